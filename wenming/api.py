@@ -1,0 +1,91 @@
+"""The JSON API under /api/v1/: one NinjaAPI, a router per domain, errors always structured."""
+
+import logging
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.errors import AuthorizationError
+from ninja.throttling import AnonRateThrottle, AuthRateThrottle
+
+from wenming.core.api import router as core_router
+from wenming.core.auth import api_auth
+from wenming.core.errors import DomainError
+from wenming.org.api import router as org_router
+from wenming.people.api import router as people_router
+from wenming.people.api import teams_router
+
+log = logging.getLogger(__name__)
+
+api = NinjaAPI(
+    title="文明实践云平台 API",
+    version="1.0.0",
+    description="Wenming 文明实践云平台 REST API。所有错误均为 JSON：`{code, message, details}`。",
+    urls_namespace="api",
+    auth=api_auth,
+    throttle=[AnonRateThrottle("60/m"), AuthRateThrottle("6000/m")],
+)
+
+
+def error(request, status: int, code: str, message: str, details=None):
+    return api.create_response(request, {"code": code, "message": message, "details": details}, status=status)
+
+
+@api.exception_handler(DomainError)
+def on_domain_error(request, exc: DomainError):
+    return error(request, exc.status, exc.code, exc.message, exc.details)
+
+
+@api.exception_handler(ValidationError)
+def on_validation_error(request, exc: ValidationError):
+    details = [
+        {"loc": [str(p) for p in e.get("loc", [])], "msg": e.get("msg", ""), "type": e.get("type", "")}
+        for e in exc.errors
+    ]
+    return error(request, 422, "invalid_input", "提交的数据格式不正确，请检查各字段。", details)
+
+
+@api.exception_handler(DjangoValidationError)
+def on_django_validation_error(request, exc: DjangoValidationError):
+    return error(request, 422, "invalid_input", "；".join(exc.messages), None)
+
+
+@api.exception_handler(AuthenticationError)
+def on_unauthenticated(request, exc):
+    return error(request, 401, "not_authenticated", "请先登录或提供有效的API令牌。")
+
+
+@api.exception_handler(AuthorizationError)
+def on_unauthorized(request, exc):
+    return error(request, 403, "forbidden", "您无权进行此项操作。")
+
+
+@api.exception_handler(PermissionDenied)
+def on_permission_denied(request, exc):
+    return error(request, 403, "forbidden", "您无权进行此项操作。")
+
+
+@api.exception_handler(Http404)
+def on_not_found(request, exc):
+    return error(request, 404, "not_found", "记录不存在或不在您的管辖范围内。")
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request, exc: HttpError):
+    if exc.status_code == 429:
+        return error(request, 429, "rate_limited", "请求过于频繁，请稍后再试。")
+    return error(request, exc.status_code, "http_error", str(exc))
+
+
+@api.exception_handler(Exception)
+def on_unexpected(request, exc):
+    log.exception("API error")
+    return error(request, 500, "internal_error", "服务器内部错误，请稍后再试；如持续出现请联系管理员。")
+
+
+api.add_router("/", core_router)
+api.add_router("/", org_router)
+api.add_router("/volunteers", people_router)
+api.add_router("/teams", teams_router)

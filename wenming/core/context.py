@@ -1,0 +1,28 @@
+"""Navigation by role for the console's base layout."""
+
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from .models import User
+from .scoping import MANAGER_ROLES
+
+
+def navigation(request):
+    user = getattr(request, "user", None)
+    if not user or not user.is_authenticated:
+        return {"nav": []}
+    items = [
+        (_("首页"), reverse("core:home")),
+        (_("组织架构"), reverse("org:tree")),
+        (_("志愿者"), reverse("people:volunteers")),
+        (_("志愿服务队"), reverse("people:teams")),
+        (_("阵地"), reverse("org:sites")),
+        (_("联系点"), reverse("org:contact_points")),
+    ]
+    if user.is_superuser or user.role == User.Role.DISTRICT_ADMIN:
+        items.append((_("审计日志"), reverse("core:audit")))
+    if user.role in MANAGER_ROLES or user.is_superuser or user.role != User.Role.VOLUNTEER:
+        items.append((_("API令牌"), reverse("core:tokens")))
+    path = request.path
+    return {"nav": [{"label": label, "url": url, "active": url != "/" and path.startswith(url) or path == url}
+                    for label, url in items]}

@@ -1,0 +1,24 @@
+"""List pagination for the API: ?page=&page_size= (≤ 500) → {"items": [...], "count": N}."""
+
+from ninja import Schema
+from pydantic import Field
+
+from .errors import InvalidInput
+
+MAX_PAGE_SIZE = 500
+
+
+class PageParams(Schema):
+    page: int = Field(1, ge=1, le=1_000_000, description="页码，从1开始")
+    page_size: int = Field(50, ge=1, le=MAX_PAGE_SIZE, description="每页条数，最多500")
+
+
+def paginate(queryset, params: PageParams, serialize=None) -> dict:
+    count = queryset.count()
+    start = (params.page - 1) * params.page_size
+    if start and start >= count:
+        if count == 0:
+            return {"items": [], "count": 0}
+        raise InvalidInput(f"页码超出范围：共 {count} 条，每页 {params.page_size} 条。", code="page_out_of_range")
+    rows = list(queryset[start : start + params.page_size])
+    return {"items": [serialize(r) for r in rows] if serialize else rows, "count": count}

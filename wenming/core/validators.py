@@ -1,0 +1,85 @@
+"""Validators for codes used across the platform (division codes, ID numbers, phones, USCC)."""
+
+import re
+from datetime import date
+
+from stdnum import exceptions as stdnum_errors
+from stdnum.cn import ric, uscc
+
+from .errors import InvalidInput
+
+PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
+
+LEVEL_NAMES = {"centre": "中心（区县）", "institute": "所（乡镇/街道）", "station": "站（村/社区）"}
+
+
+def division_level(code: str) -> str:
+    """The level a 12-digit 统计用区划代码 denotes: centre (county), institute (township) or station."""
+    if code[6:] == "000000":
+        return "centre"
+    if code[9:] == "000":
+        return "institute"
+    return "station"
+
+
+def validate_division_code(code: str, kind: str, parent_code: str | None = None) -> str:
+    code = (code or "").strip()
+    if not re.fullmatch(r"\d{12}", code):
+        raise InvalidInput("区划代码须为12位数字。", code="division_code_format")
+    if code[:2] == "00" or code[2:4] == "00" or code[4:6] == "00":
+        raise InvalidInput("区划代码的省、市、县三级不能为00。", code="division_code_format")
+    level = division_level(code)
+    if level != kind:
+        raise InvalidInput(
+            f"区划代码 {code} 属于“{LEVEL_NAMES[level]}”一级，与节点类型“{LEVEL_NAMES.get(kind, kind)}”不符。",
+            code="division_code_level",
+        )
+    if parent_code:
+        prefix = parent_code[:6] if kind == "institute" else parent_code[:9]
+        if not code.startswith(prefix):
+            raise InvalidInput(
+                f"区划代码 {code} 不在上级节点（{parent_code}）的区划之下。", code="division_code_parent"
+            )
+    return code
+
+
+def validate_id_number(value: str, today: date | None = None) -> str:
+    """A mainland resident ID number (18 digits, GB 11643 checksum); returns it normalised."""
+    number = (value or "").strip().upper().replace(" ", "")
+    if not number:
+        raise InvalidInput("请填写身份证号码。", code="id_number_missing")
+    if not re.fullmatch(r"\d{17}[\dX]", number):
+        raise InvalidInput("身份证号码须为18位，前17位为数字，末位为数字或X。", code="id_number_format")
+    try:
+        ric.validate(number)
+    except stdnum_errors.InvalidChecksum:
+        raise InvalidInput("身份证号码校验位不正确，请核对。", code="id_number_checksum")
+    except stdnum_errors.InvalidComponent:
+        raise InvalidInput("身份证号码中的出生日期或地区码无效。", code="id_number_component")
+    except stdnum_errors.ValidationError:
+        raise InvalidInput("身份证号码无效，请核对。", code="id_number_invalid")
+    birth = ric.get_birth_date(number)
+    if birth > (today or date.today()):
+        raise InvalidInput("身份证号码中的出生日期晚于今天。", code="id_number_future_birth")
+    return number
+
+
+def birth_date_and_gender(number: str) -> tuple[date, str]:
+    return ric.get_birth_date(number), ("male" if int(number[16]) % 2 else "female")
+
+
+def validate_phone(value: str) -> str:
+    phone = re.sub(r"[\s-]", "", value or "")
+    if phone.startswith("+86"):
+        phone = phone[3:]
+    if not PHONE_RE.fullmatch(phone):
+        raise InvalidInput("手机号码须为11位中国大陆手机号（如 13812345678）。", code="phone_format")
+    return phone
+
+
+def validate_uscc(value: str) -> str:
+    code = (value or "").strip().upper()
+    try:
+        return uscc.validate(code)
+    except stdnum_errors.ValidationError:
+        raise InvalidInput("统一社会信用代码无效，请核对（18位，含校验位）。", code="uscc_invalid")

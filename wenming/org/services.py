@@ -1,0 +1,132 @@
+"""Use cases for platforms, social organisations, sites and contact points."""
+
+from datetime import date
+
+from django.db import transaction
+from django.utils import timezone
+
+from wenming.core import audit
+from wenming.core.errors import Conflict, InvalidInput
+from wenming.core.models import Department, OrgNode, User
+from wenming.core.scoping import require_manager
+from wenming.core.validators import validate_uscc
+
+from .models import ContactPoint, GuidanceVisit, Platform, Site, SocialOrganization
+
+SITE_FIELDS = ("name", "kind", "address", "lat", "lng", "radius_m")
+
+
+def _check_coordinates(lat, lng) -> None:
+    if (lat is None) != (lng is None):
+        raise InvalidInput("经纬度须同时填写或同时留空。", code="coordinates_partial")
+    if lat is not None and not (-90 <= lat <= 90 and -180 <= lng <= 180):
+        raise InvalidInput("经纬度超出范围。", code="coordinates_invalid")
+
+
+def site_snapshot(s: Site) -> dict:
+    return {"node": s.node.division_code, **{f: getattr(s, f) for f in SITE_FIELDS}}
+
+
+def _check_site(site: Site) -> None:
+    site.name = (site.name or "").strip()
+    if not site.name or len(site.name) > 100:
+        raise InvalidInput("阵地名称不能为空，且不超过100字。", code="name_invalid")
+    if site.kind not in Site.Kind.values:
+        raise InvalidInput("阵地类型不在可选范围内。", code="site_kind_invalid")
+    _check_coordinates(site.lat, site.lng)
+    if not (10 <= (site.radius_m or 0) <= 5000):
+        raise InvalidInput("签到半径须在10至5000米之间。", code="radius_invalid")
+    if Site.objects.filter(node=site.node, name=site.name).exclude(pk=site.pk).exists():
+        raise Conflict("本组织下已有同名阵地。", code="site_name_taken")
+
+
+@transaction.atomic
+def create_site(by: User, node: OrgNode, **fields) -> Site:
+    require_manager(by, node)
+    site = Site(node=node, **{k: v for k, v in fields.items() if k in SITE_FIELDS and v is not None})
+    _check_site(site)
+    site.save()
+    audit.record(by, "site.create", site, after=site_snapshot(site))
+    return site
+
+
+@transaction.atomic
+def update_site(by: User, site: Site, **fields) -> Site:
+    require_manager(by, site.node)
+    before = site_snapshot(site)
+    for key, value in fields.items():
+        if key in SITE_FIELDS:
+            setattr(site, key, value)
+    _check_site(site)
+    site.save()
+    old, new = audit.diff(before, site_snapshot(site))
+    if new:
+        audit.record(by, "site.update", site, before=old, after=new)
+    return site
+
+
+@transaction.atomic
+def create_platform(by: User, *, name: str, lead_department: Department, description: str = "") -> Platform:
+    require_manager(by)
+    name = (name or "").strip()
+    if not name or len(name) > 50:
+        raise InvalidInput("平台名称不能为空，且不超过50字。", code="name_invalid")
+    if Platform.objects.filter(name=name).exists():
+        raise Conflict("已有同名平台。", code="platform_name_taken")
+    platform = Platform.objects.create(name=name, lead_department=lead_department, description=description[:2000])
+    audit.record(by, "platform.create", platform, after={"name": name, "lead_department": lead_department.name})
+    return platform
+
+
+@transaction.atomic
+def create_social_org(by: User, node: OrgNode, *, name: str, credit_code: str, contact: str = "", phone: str = "") -> SocialOrganization:
+    require_manager(by, node)
+    name = (name or "").strip()
+    if not name or len(name) > 100:
+        raise InvalidInput("组织名称不能为空，且不超过100字。", code="name_invalid")
+    code = validate_uscc(credit_code)
+    if SocialOrganization.objects.filter(credit_code=code).exists():
+        raise Conflict("该统一社会信用代码已登记。", code="credit_code_taken")
+    org = SocialOrganization.objects.create(name=name, credit_code=code, node=node, contact=contact[:50], phone=phone[:20])
+    audit.record(by, "social_org.create", org, after={"name": name, "credit_code": code})
+    return org
+
+
+@transaction.atomic
+def create_contact_point(by: User, node: OrgNode, *, kind: str, party: str, party_title: str = "",
+                         frequency_days: int = 30, started_on: date | None = None) -> ContactPoint:
+    require_manager(by, node)
+    if kind == ContactPoint.Kind.LEADER and node.kind != OrgNode.Kind.INSTITUTE:
+        raise InvalidInput("区级领导联系点须为乡镇（街道）实践所。", code="contact_point_level")
+    if kind == ContactPoint.Kind.UNIT and node.kind != OrgNode.Kind.STATION:
+        raise InvalidInput("文明单位联系点须为村（社区）实践站。", code="contact_point_level")
+    if kind not in ContactPoint.Kind.values:
+        raise InvalidInput("联系点类型不在可选范围内。", code="contact_point_kind")
+    party = (party or "").strip()
+    if not party or len(party) > 100:
+        raise InvalidInput("请填写联系的领导或文明单位（不超过100字）。", code="party_invalid")
+    if not (1 <= frequency_days <= 366):
+        raise InvalidInput("指导频次须在1至366天之间。", code="frequency_invalid")
+    cp = ContactPoint.objects.create(
+        kind=kind, party=party, party_title=party_title[:100], node=node, frequency_days=frequency_days,
+        started_on=started_on or timezone.localdate(),
+    )
+    audit.record(by, "contact_point.create", cp, after={"kind": kind, "party": party, "node": node.division_code})
+    return cp
+
+
+@transaction.atomic
+def log_guidance_visit(by: User, cp: ContactPoint, *, visited_on: date, summary: str) -> GuidanceVisit:
+    require_manager(by, cp.node)
+    summary = (summary or "").strip()
+    if not summary:
+        raise InvalidInput("请填写指导内容。", code="summary_missing")
+    if len(summary) > 2000:
+        raise InvalidInput("指导内容不超过2000字。", code="summary_too_long")
+    if visited_on > timezone.localdate():
+        raise InvalidInput("指导日期不能晚于今天。", code="visit_in_future")
+    if visited_on < cp.started_on:
+        raise InvalidInput("指导日期不能早于联系点建立日期。", code="visit_before_start")
+    visit = GuidanceVisit.objects.create(contact_point=cp, visited_on=visited_on, summary=summary, recorded_by=by)
+    audit.record(by, "contact_point.visit", cp, after={"visited_on": visited_on.isoformat()})
+    return visit

@@ -1,0 +1,20 @@
+from django.conf.urls.i18n import i18n_patterns
+from django.contrib import admin
+from django.urls import include, path
+
+from wenming.api import api
+from wenming.core import views as core_views
+
+urlpatterns = [
+    path("healthz", core_views.healthz, name="healthz"),
+    path("api/v1/", api.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("django-admin/", admin.site.urls),
+    path("", include("wenming.core.urls")),
+    path("org/", include("wenming.org.urls")),
+    path("people/", include("wenming.people.urls")),
+]
+
+handler404 = "wenming.core.views.not_found"
+handler500 = "wenming.core.views.server_error"
+handler403 = "wenming.core.views.forbidden"
