@@ -129,6 +129,9 @@ AXES_LOCKOUT_PARAMETERS = ["username"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "wenming.core.views.locked_out"
 AXES_VERBOSE = False
+# Lock the account, not the address: a township office shares one NAT address,
+# and SPEC asks for lock-out per account after 5 failures.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 LOGIN_URL = "core:login"
 LOGIN_REDIRECT_URL = "core:home"
 LOGOUT_REDIRECT_URL = "core:login"

@@ -1,22 +1,20 @@
-"""What the console's home page shows: a few counts for the user's reach."""
+"""The console home page's cards. Domain apps register a card in their AppConfig.ready(),
+so core shows their counts without importing them (dependencies run one way)."""
 
-from wenming.core.scoping import scoped
+from collections.abc import Callable
 
-from .models import OrgNode
+# Each provider takes the user and returns a list of (label, number, url-or-None).
+_providers: list[Callable] = []
 
 
-def home_context(user) -> dict:
-    from wenming.org.models import Site
-    from wenming.people.models import Team, Volunteer
+def register_home_card(provider: Callable) -> Callable:
+    if provider not in _providers:
+        _providers.append(provider)
+    return provider
 
-    nodes = scoped(OrgNode.objects.all(), user)
-    return {
-        "counts": {
-            "institutes": nodes.filter(kind=OrgNode.Kind.INSTITUTE).count(),
-            "stations": nodes.filter(kind=OrgNode.Kind.STATION).count(),
-            "volunteers": scoped(Volunteer.objects.all(), user).count(),
-            "teams": scoped(Team.objects.all(), user).count(),
-            "sites": scoped(Site.objects.all(), user).count(),
-        },
-        "scopes": list(user.scopes.all()) if user.is_authenticated else [],
-    }
+
+def home_cards(user) -> list[dict]:
+    cards = []
+    for provider in _providers:
+        cards.extend({"label": label, "value": value, "url": url} for label, value, url in provider(user))
+    return cards

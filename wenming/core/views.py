@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from . import services
 from .errors import DomainError
+from .home import home_cards
 from .models import AuditEntry, User
 
 
@@ -63,9 +64,8 @@ def logout_view(request):
 
 @login_required
 def home(request):
-    from wenming.core.home import home_context
-
-    return render(request, "core/home.html", home_context(request.user))
+    scopes = request.user.scopes.order_by("path")
+    return render(request, "core/home.html", {"cards": home_cards(request.user), "scopes": scopes})
 
 
 @login_required
