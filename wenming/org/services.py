@@ -130,3 +130,101 @@ def log_guidance_visit(by: User, cp: ContactPoint, *, visited_on: date, summary:
     visit = GuidanceVisit.objects.create(contact_point=cp, visited_on=visited_on, summary=summary, recorded_by=by)
     audit.record(by, "contact_point.visit", cp, after={"visited_on": visited_on.isoformat()})
     return visit
+
+
+def _text(value, limit: int, message: str, code: str, *, required: bool = False) -> str:
+    value = (value or "").strip()
+    if (required and not value) or len(value) > limit:
+        raise InvalidInput(message, code=code)
+    return value
+
+
+@transaction.atomic
+def create_department(by: User, *, name: str, contact: str = "", phone: str = "") -> Department:
+    """Add a district department (区直部门); district admin only."""
+    require_manager(by)
+    name = _text(name, 100, "部门名称不能为空，且不超过100字。", "name_invalid", required=True)
+    contact = _text(contact, 50, "联系人不超过50字。", "contact_invalid")
+    phone = _text(phone, 20, "联系电话不超过20个字符。", "phone_invalid")
+    if Department.objects.filter(name=name).exists():
+        raise Conflict("已有同名部门。", code="department_name_taken")
+    dept = Department.objects.create(name=name, contact=contact, phone=phone)
+    audit.record(by, "department.create", dept, after={"name": name, "contact": contact, "phone": phone})
+    return dept
+
+
+def platform_snapshot(p: Platform) -> dict:
+    return {"name": p.name, "lead_department": p.lead_department.name, "description": p.description}
+
+
+@transaction.atomic
+def update_platform(by: User, platform: Platform, *, name: str | None = None,
+                    lead_department: Department | None = None, description: str | None = None) -> Platform:
+    require_manager(by)
+    before = platform_snapshot(platform)
+    if name is not None:
+        name = _text(name, 50, "平台名称不能为空，且不超过50字。", "name_invalid", required=True)
+        if Platform.objects.filter(name=name).exclude(pk=platform.pk).exists():
+            raise Conflict("已有同名平台。", code="platform_name_taken")
+        platform.name = name
+    if lead_department is not None:
+        platform.lead_department = lead_department
+    if description is not None:
+        platform.description = _text(description, 2000, "说明不超过2000字。", "description_invalid")
+    platform.save()
+    old, new = audit.diff(before, platform_snapshot(platform))
+    if new:
+        audit.record(by, "platform.update", platform, before=old, after=new)
+    return platform
+
+
+def social_org_snapshot(o: SocialOrganization) -> dict:
+    return {"name": o.name, "credit_code": o.credit_code, "contact": o.contact, "phone": o.phone}
+
+
+@transaction.atomic
+def update_social_org(by: User, org: SocialOrganization, *, name: str | None = None, credit_code: str | None = None,
+                      contact: str | None = None, phone: str | None = None) -> SocialOrganization:
+    require_manager(by, org.node)
+    before = social_org_snapshot(org)
+    if name is not None:
+        org.name = _text(name, 100, "组织名称不能为空，且不超过100字。", "name_invalid", required=True)
+    if credit_code is not None:
+        code = validate_uscc(credit_code)
+        if SocialOrganization.objects.filter(credit_code=code).exclude(pk=org.pk).exists():
+            raise Conflict("该统一社会信用代码已登记。", code="credit_code_taken")
+        org.credit_code = code
+    if contact is not None:
+        org.contact = _text(contact, 50, "联系人不超过50字。", "contact_invalid")
+    if phone is not None:
+        org.phone = _text(phone, 20, "联系电话不超过20个字符。", "phone_invalid")
+    org.save()
+    old, new = audit.diff(before, social_org_snapshot(org))
+    if new:
+        audit.record(by, "social_org.update", org, before=old, after=new)
+    return org
+
+
+def contact_point_snapshot(cp: ContactPoint) -> dict:
+    return {"party": cp.party, "party_title": cp.party_title, "frequency_days": cp.frequency_days}
+
+
+@transaction.atomic
+def update_contact_point(by: User, cp: ContactPoint, *, party: str | None = None, party_title: str | None = None,
+                         frequency_days: int | None = None) -> ContactPoint:
+    """Change who holds a link and how often they visit (its kind, node and start stay)."""
+    require_manager(by, cp.node)
+    before = contact_point_snapshot(cp)
+    if party is not None:
+        cp.party = _text(party, 100, "请填写联系的领导或文明单位（不超过100字）。", "party_invalid", required=True)
+    if party_title is not None:
+        cp.party_title = _text(party_title, 100, "职务不超过100字。", "party_title_invalid")
+    if frequency_days is not None:
+        if not (1 <= frequency_days <= 366):
+            raise InvalidInput("指导频次须在1至366天之间。", code="frequency_invalid")
+        cp.frequency_days = frequency_days
+    cp.save()
+    old, new = audit.diff(before, contact_point_snapshot(cp))
+    if new:
+        audit.record(by, "contact_point.update", cp, before=old, after=new)
+    return cp
