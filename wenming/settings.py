@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "wenming.core",
     "wenming.org",
     "wenming.people",
+    "wenming.ledger",
     "wenming.demo",
 ]
 
@@ -69,7 +70,7 @@ MIDDLEWARE = [
     "wenming.core.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    "wenming.core.middleware.ChineseFirstLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

@@ -23,6 +23,8 @@ def navigation(request):
         items.append((_("审计日志"), reverse("core:audit")))
     if user.role in MANAGER_ROLES or user.is_superuser or user.role != User.Role.VOLUNTEER:
         items.append((_("API令牌"), reverse("core:tokens")))
+    # The item whose URL is the longest prefix of the current path is the active one.
     path = request.path
-    return {"nav": [{"label": label, "url": url, "active": url != "/" and path.startswith(url) or path == url}
-                    for label, url in items]}
+    matches = [url for _label, url in items if path == url or (url != "/" and path.startswith(url))]
+    active = max(matches, key=len, default=None)
+    return {"nav": [{"label": label, "url": url, "active": url == active} for label, url in items]}

@@ -8,7 +8,7 @@ from . import audit
 from .errors import Conflict, Forbidden, InvalidInput, NotFound
 from .models import ApiToken, Counter, OrgNode, User
 from .scoping import require_manager
-from .validators import validate_division_code
+from .validators import check_coordinates, validate_division_code
 
 NODE_FIELDS = ("name", "secretary", "contact_phone", "address", "lat", "lng", "is_demonstration")
 CHILD_KIND = {"centre": "institute", "institute": "station"}
@@ -83,6 +83,7 @@ def create_node(by: User, parent: OrgNode | None, *, name: str, division_code: s
     if OrgNode.objects.filter(division_code=code).exists():
         raise Conflict(f"区划代码 {code} 已被使用。", code="division_code_taken")
     values = {k: v for k, v in fields.items() if k in NODE_FIELDS}
+    check_coordinates(values.get("lat"), values.get("lng"))
     if parent is None:
         node = OrgNode.add_root(name=name, kind=kind, division_code=code, **values)
     else:
@@ -95,11 +96,14 @@ def create_node(by: User, parent: OrgNode | None, *, name: str, division_code: s
 def update_node(by: User, node: OrgNode, **fields) -> OrgNode:
     require_manager(by, node)
     before = node_snapshot(node)
+    # Only the fields given change; lat/lng may be given as None to clear the position.
     for key, value in fields.items():
-        if key in NODE_FIELDS and value is not None:
+        if key in NODE_FIELDS and (value is not None or key in ("lat", "lng")):
             setattr(node, key, value)
-    if not (node.name or "").strip():
-        raise InvalidInput("名称不能为空。", code="name_invalid")
+    node.name = (node.name or "").strip()
+    if not node.name or len(node.name) > 100:
+        raise InvalidInput("名称不能为空，且不超过100字。", code="name_invalid")
+    check_coordinates(node.lat, node.lng)
     node.save()
     old, new = audit.diff(before, node_snapshot(node))
     if new:

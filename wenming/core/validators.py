@@ -1,16 +1,26 @@
 """Validators for codes used across the platform (division codes, ID numbers, phones, USCC)."""
 
 import re
+import unicodedata
 from datetime import date
 
 from stdnum import exceptions as stdnum_errors
+from stdnum import numdb
 from stdnum.cn import ric, uscc
 
 from .errors import InvalidInput
 
-PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
+PHONE_RE = re.compile(r"^1[3-9][0-9]{9}$")
 
 LEVEL_NAMES = {"centre": "中心（区县）", "institute": "所（乡镇/街道）", "station": "站（村/社区）"}
+
+
+def ascii_form(value) -> str:
+    """Full-width digits, letters and spaces (what Chinese input methods often type) as ASCII.
+
+    Without this, `\\d` would accept "４３０５…" and the same number would be stored (and
+    blind-indexed) twice, once per form."""
+    return unicodedata.normalize("NFKC", value or "")
 
 
 def division_level(code: str) -> str:
@@ -23,8 +33,8 @@ def division_level(code: str) -> str:
 
 
 def validate_division_code(code: str, kind: str, parent_code: str | None = None) -> str:
-    code = (code or "").strip()
-    if not re.fullmatch(r"\d{12}", code):
+    code = ascii_form(code).strip()
+    if not re.fullmatch(r"[0-9]{12}", code):
         raise InvalidInput("区划代码须为12位数字。", code="division_code_format")
     if code[:2] == "00" or code[2:4] == "00" or code[4:6] == "00":
         raise InvalidInput("区划代码的省、市、县三级不能为00。", code="division_code_format")
@@ -45,23 +55,30 @@ def validate_division_code(code: str, kind: str, parent_code: str | None = None)
 
 def validate_id_number(value: str, today: date | None = None) -> str:
     """A mainland resident ID number (18 digits, GB 11643 checksum); returns it normalised."""
-    number = (value or "").strip().upper().replace(" ", "")
+    number = ascii_form(value).strip().upper().replace(" ", "")
     if not number:
         raise InvalidInput("请填写身份证号码。", code="id_number_missing")
-    if not re.fullmatch(r"\d{17}[\dX]", number):
+    if not re.fullmatch(r"[0-9]{17}[0-9X]", number):
         raise InvalidInput("身份证号码须为18位，前17位为数字，末位为数字或X。", code="id_number_format")
-    try:
-        ric.validate(number)
-    except stdnum_errors.InvalidChecksum:
+    # Not ric.validate(): it also refuses a region code created after the birth year, but the
+    # code is the place of first issue (a 双清区 430502 number of someone born in 1950 is real).
+    if ric.calc_check_digit(number) != number[-1]:
         raise InvalidInput("身份证号码校验位不正确，请核对。", code="id_number_checksum")
-    except stdnum_errors.InvalidComponent:
-        raise InvalidInput("身份证号码中的出生日期或地区码无效。", code="id_number_component")
+    try:
+        birth = ric.get_birth_date(number)
     except stdnum_errors.ValidationError:
-        raise InvalidInput("身份证号码无效，请核对。", code="id_number_invalid")
-    birth = ric.get_birth_date(number)
+        raise InvalidInput("身份证号码中的出生日期无效。", code="id_number_component")
+    if not _known_region(number[:6]):
+        raise InvalidInput("身份证号码中的地区码无效。", code="id_number_component")
     if birth > (today or date.today()):
         raise InvalidInput("身份证号码中的出生日期晚于今天。", code="id_number_future_birth")
     return number
+
+
+def _known_region(code: str) -> bool:
+    """Whether a 6-digit administrative code is (or was, at any time) a known county-level area."""
+    info = {k: v for _part, props in numdb.get("cn/loc").info(code) for k, v in props.items()}
+    return bool(info.get("county"))
 
 
 def birth_date_and_gender(number: str) -> tuple[date, str]:
@@ -69,7 +86,7 @@ def birth_date_and_gender(number: str) -> tuple[date, str]:
 
 
 def validate_phone(value: str) -> str:
-    phone = re.sub(r"[\s-]", "", value or "")
+    phone = re.sub(r"[\s-]", "", ascii_form(value))
     if phone.startswith("+86"):
         phone = phone[3:]
     if not PHONE_RE.fullmatch(phone):
@@ -78,8 +95,16 @@ def validate_phone(value: str) -> str:
 
 
 def validate_uscc(value: str) -> str:
-    code = (value or "").strip().upper()
+    code = ascii_form(value).strip().upper()
     try:
         return uscc.validate(code)
     except stdnum_errors.ValidationError:
         raise InvalidInput("统一社会信用代码无效，请核对（18位，含校验位）。", code="uscc_invalid")
+
+
+def check_coordinates(lat, lng) -> None:
+    """A position is both coordinates or neither, inside the valid ranges."""
+    if (lat is None) != (lng is None):
+        raise InvalidInput("经纬度须同时填写或同时留空。", code="coordinates_partial")
+    if lat is not None and not (-90 <= lat <= 90 and -180 <= lng <= 180):
+        raise InvalidInput("经纬度超出范围。", code="coordinates_invalid")

@@ -9,18 +9,11 @@ from wenming.core import audit
 from wenming.core.errors import Conflict, InvalidInput
 from wenming.core.models import Department, OrgNode, User
 from wenming.core.scoping import require_manager
-from wenming.core.validators import validate_uscc
+from wenming.core.validators import check_coordinates, validate_uscc
 
 from .models import ContactPoint, GuidanceVisit, Platform, Site, SocialOrganization
 
 SITE_FIELDS = ("name", "kind", "address", "lat", "lng", "radius_m")
-
-
-def _check_coordinates(lat, lng) -> None:
-    if (lat is None) != (lng is None):
-        raise InvalidInput("经纬度须同时填写或同时留空。", code="coordinates_partial")
-    if lat is not None and not (-90 <= lat <= 90 and -180 <= lng <= 180):
-        raise InvalidInput("经纬度超出范围。", code="coordinates_invalid")
 
 
 def site_snapshot(s: Site) -> dict:
@@ -33,7 +26,7 @@ def _check_site(site: Site) -> None:
         raise InvalidInput("阵地名称不能为空，且不超过100字。", code="name_invalid")
     if site.kind not in Site.Kind.values:
         raise InvalidInput("阵地类型不在可选范围内。", code="site_kind_invalid")
-    _check_coordinates(site.lat, site.lng)
+    check_coordinates(site.lat, site.lng)
     if not (10 <= (site.radius_m or 0) <= 5000):
         raise InvalidInput("签到半径须在10至5000米之间。", code="radius_invalid")
     if Site.objects.filter(node=site.node, name=site.name).exclude(pk=site.pk).exists():

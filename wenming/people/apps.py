@@ -6,3 +6,6 @@ class PeopleConfig(AppConfig):
     name = "wenming.people"
     label = "people"
     verbose_name = _("志愿者与队伍")
+
+    def ready(self):
+        from . import home  # noqa: F401  (registers the home card)

@@ -9,7 +9,7 @@ from django.utils import timezone
 from pypinyin import Style, lazy_pinyin
 
 from wenming.core import audit, pii
-from wenming.core.errors import Conflict, Forbidden, InvalidInput
+from wenming.core.errors import Conflict, Forbidden, InvalidInput, RateLimited
 from wenming.core.models import OrgNode, Skill, User
 from wenming.core.scoping import can_reveal, in_reach, require_manager
 from wenming.core.services import reserve_in_sequence
@@ -287,3 +287,50 @@ def remove_team_member(by: User, team: Team, volunteer: Volunteer) -> None:
     if not deleted:
         raise Conflict("该志愿者不是本队队员。", code="not_member")
     audit.record(by, "team.member_remove", team, after={"volunteer": volunteer.number})
+
+
+# --- Flood protection of the public registration page -----------------------
+
+SELF_REGISTRATION_WINDOW = 3600  # seconds
+
+
+def self_registration_limit() -> int:
+    """Registration attempts allowed per address per hour on the public page (setting, default 10)."""
+    return int(getattr(settings, "WENMING_SELF_REGISTRATION_PER_HOUR", 10))
+
+
+def _self_registration_key(ip: str) -> str:
+    import time
+
+    return f"people:join:{ip or 'unknown'}:{int(time.time() // SELF_REGISTRATION_WINDOW)}"
+
+
+def check_self_registration_rate(ip: str) -> None:
+    """Refuse further attempts from an address that used up this hour's allowance."""
+    from django.core.cache import cache
+
+    limit = self_registration_limit()
+    if (cache.get(_self_registration_key(ip)) or 0) >= limit:
+        raise RateLimited(
+            f"提交过于频繁：同一网络每小时最多提交{limit}次注册申请。请一小时后再试，或到所在的实践站登记。",
+            code="rate_limited",
+        )
+
+
+def note_self_registration_attempt(ip: str) -> None:
+    """Count one registration attempt from an address (atomic on every cache backend Django ships)."""
+    from django.core.cache import cache
+
+    key = _self_registration_key(ip)
+    cache.add(key, 0, SELF_REGISTRATION_WINDOW + 60)
+    try:
+        cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, SELF_REGISTRATION_WINDOW + 60)
+
+
+def self_register(ip: str, data: VolunteerData) -> Volunteer:
+    """A resident registers themselves on the public page: rate-limited per address, then registered."""
+    check_self_registration_rate(ip)
+    note_self_registration_attempt(ip)
+    return register_volunteer(None, data, source=Volunteer.Source.SELF)
