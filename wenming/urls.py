@@ -13,6 +13,7 @@ urlpatterns = [
     path("", include("wenming.core.urls")),
     path("org/", include("wenming.org.urls")),
     path("people/", include("wenming.people.urls")),
+    path("data/", include("wenming.core.excel_urls")),
 ]
 
 handler404 = "wenming.core.views.not_found"

@@ -8,4 +8,4 @@ class OrgConfig(AppConfig):
     verbose_name = _("组织与阵地")
 
     def ready(self):
-        from . import home  # noqa: F401  (registers the home cards)
+        from . import datasets, home  # noqa: F401  (register the home cards and the Excel ledgers)

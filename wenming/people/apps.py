@@ -8,4 +8,4 @@ class PeopleConfig(AppConfig):
     verbose_name = _("志愿者与队伍")
 
     def ready(self):
-        from . import home  # noqa: F401  (registers the home card)
+        from . import datasets, home  # noqa: F401  (register the home card and the Excel ledgers)
