@@ -1,0 +1,79 @@
+"""`wenming demo`: load the demo district (双清区) into an empty database, once."""
+
+import time
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.migrations.executor import MigrationExecutor
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from wenming.demo.district import (
+    DEFAULT_VOLUNTEERS,
+    PASSWORD,
+    SEED,
+    URL,
+    AlreadyLoaded,
+    DistrictBuilder,
+    NotEmpty,
+    account_rows,
+)
+
+
+class Command(BaseCommand):
+    help = "加载演示区县（双清区）：中心、所、站、平台、队伍、阵地、联系点、约2000名志愿者和各角色演示账号。"
+
+    def add_arguments(self, parser):
+        parser.add_argument("--volunteers", type=int, default=DEFAULT_VOLUNTEERS,
+                            help=f"志愿者人数（默认 {DEFAULT_VOLUNTEERS}）")
+        parser.add_argument("--seed", type=int, default=SEED, help="随机种子（相同种子生成相同数据）")
+
+    def handle(self, *args, volunteers, seed, verbosity=1, **options):
+        if not 20 <= volunteers <= 200_000:
+            raise CommandError("志愿者人数须在20至200000之间。")
+        started = time.monotonic()
+        self._migrate_if_needed(verbosity)
+        # The bar goes to stderr, so the accounts printed on stdout stay clean for scripts.
+        console = Console(stderr=True)
+        progress = Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            console=console, disable=verbosity < 1, transient=False,
+        )
+        try:
+            with progress:
+                summary = DistrictBuilder(volunteers=volunteers, seed=seed, progress=progress).load()
+        except AlreadyLoaded:
+            self.stdout.write("演示数据已存在，未重复加载。")
+            self._print_accounts()
+            return
+        except NotEmpty as exc:
+            raise CommandError(
+                f"数据库中已有非演示数据（{exc}），演示数据只能加载到空数据库，以免与真实数据混在一起。"
+                "请换用新的数据库（设置 WENMING_VAR 或 DATABASE_URL）后再运行 wenming demo。"
+            )
+        s = summary
+        self.stdout.write(self.style.SUCCESS(
+            f"演示区县已加载：1个中心、{s.institutes}个实践所、{s.stations}个实践站、{s.platforms}个平台、"
+            f"{s.teams}支队伍（{s.memberships}人次入队）、{s.social_orgs}个公益组织、{s.sites}处阵地、"
+            f"{s.contact_points}个联系点、{s.volunteers}名志愿者。"
+        ))
+        self.stdout.write(f"用时 {time.monotonic() - started:.1f} 秒（写入数据 {s.elapsed:.1f} 秒）。")
+        self._print_accounts()
+
+    def _migrate_if_needed(self, verbosity):
+        """A fresh machine has an empty database: create the tables first (one command to the demo)."""
+        connection = connections[DEFAULT_DB_ALIAS]
+        executor = MigrationExecutor(connection)
+        if executor.migration_plan(executor.loader.graph.leaf_nodes()):
+            if verbosity:
+                self.stdout.write("正在初始化数据库（执行迁移）……")
+            call_command("migrate", verbosity=0, interactive=False)
+
+    def _print_accounts(self):
+        self.stdout.write("")
+        self.stdout.write(f"演示账号（密码均为 {PASSWORD}）：")
+        for username, role, display_name, scope in account_rows():
+            self.stdout.write(f"  {username:<16} {role} · {display_name} · {scope}")
+        self.stdout.write("")
+        self.stdout.write(f"启动：wenming runserver，然后在浏览器打开 {URL}")
