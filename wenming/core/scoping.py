@@ -17,6 +17,8 @@ MANAGER_ROLES = {User.Role.DISTRICT_ADMIN, User.Role.INSTITUTE_ADMIN, User.Role.
 REVEAL_ROLES = MANAGER_ROLES
 # Roles that read within their scope but change nothing of the organisation or people.
 READ_ONLY_ROLES = {User.Role.VIEWER, User.Role.DEPARTMENT, User.Role.TEAM_LEADER}
+# Roles that also see the rows they own outside their subtrees (their own volunteer record, the team they lead).
+OWNER_ROLES = {User.Role.VOLUNTEER, User.Role.TEAM_LEADER}
 
 
 def reach_paths(user) -> tuple[str, ...]:
@@ -26,7 +28,7 @@ def reach_paths(user) -> tuple[str, ...]:
     cached = getattr(user, "_reach_paths", None)
     if cached is None:
         if user.is_superuser:
-            cached = tuple(OrgNode.get_root_nodes().values_list("path", flat=True))
+            cached = _root_paths()
         elif user.role == User.Role.VOLUNTEER:
             cached = ()
         else:
@@ -55,11 +57,23 @@ def scoped(queryset, user):
     field = model.SCOPE_NODE_FIELD
     if field is None:
         return queryset
+    if reaches_everything(user):
+        # The whole tree is in reach: no filter, so searches stay index-only.
+        return queryset
     q = node_q(user, field)
     owner = getattr(model, "SCOPE_OWNER_FIELD", None)
-    if owner:
+    if owner and user.role in OWNER_ROLES:
         q |= Q(**{owner: user})
     return queryset.filter(q)
+
+
+def reaches_everything(user) -> bool:
+    roots = _root_paths()
+    return bool(roots) and set(roots) <= set(reach_paths(user))
+
+
+def _root_paths() -> tuple[str, ...]:
+    return tuple(OrgNode.objects.filter(depth=1).values_list("path", flat=True))
 
 
 def get_scoped(queryset, user, pk):

@@ -70,7 +70,7 @@ def create_node(by: User, parent: OrgNode | None, *, name: str, division_code: s
     if parent is None:
         if not by.is_superuser and by.role != User.Role.DISTRICT_ADMIN:
             raise Forbidden("仅区文明办管理员可以创建中心。", code="role_forbidden")
-        if OrgNode.get_root_nodes().exists():
+        if OrgNode.objects.filter(depth=1).exists():
             raise Conflict("本平台已有新时代文明实践中心。", code="centre_exists")
         kind = OrgNode.Kind.CENTRE
     else:
@@ -85,9 +85,9 @@ def create_node(by: User, parent: OrgNode | None, *, name: str, division_code: s
     values = {k: v for k, v in fields.items() if k in NODE_FIELDS}
     check_coordinates(values.get("lat"), values.get("lng"))
     if parent is None:
-        node = OrgNode.add_root(name=name, kind=kind, division_code=code, **values)
+        node = OrgNode.objects.add_root({"name": name, "kind": kind, "division_code": code, **values})
     else:
-        node = parent.add_child(name=name, kind=kind, division_code=code, **values)
+        node = OrgNode.objects.add_child(parent, {"name": name, "kind": kind, "division_code": code, **values})
     audit.record(by, "org.create", node, after=node_snapshot(node))
     return node
 

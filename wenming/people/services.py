@@ -41,9 +41,28 @@ class VolunteerData:
     guardian_consent: bool = False
 
 
+# Surnames read differently from the same character in ordinary words (曾 zeng, not ceng),
+# compound surnames first. pypinyin reads characters as words; a name starts with a surname.
+SURNAME_READINGS = {
+    "尉迟": ["yu", "chi"], "万俟": ["mo", "qi"], "单于": ["chan", "yu"], "长孙": ["zhang", "sun"],
+    "曾": ["zeng"], "单": ["shan"], "解": ["xie"], "仇": ["qiu"], "区": ["ou"], "朴": ["piao"],
+    "翟": ["zhai"], "缪": ["miao"], "盖": ["ge"], "查": ["zha"], "覃": ["qin"], "乐": ["yue"],
+    "秘": ["bi"], "召": ["shao"], "黑": ["he"], "折": ["she"], "员": ["yun"], "种": ["chong"],
+    "繁": ["po"], "句": ["gou"], "能": ["nai"], "隗": ["wei"], "长": ["chang"], "重": ["chong"],
+    "沈": ["shen"], "贾": ["jia"], "薄": ["bo"], "牟": ["mu"], "粘": ["nian"], "蕃": ["pi"],
+}
+
+
 def name_pinyin(name: str) -> tuple[str, str]:
-    syllables = [s for s in lazy_pinyin(name, style=Style.NORMAL, errors="ignore") if s.isascii()]
-    return "".join(syllables).lower(), "".join(s[0] for s in syllables if s).lower()
+    """Full pinyin and initials of a name (曾北斗 → "zengbeidou", "zbd")."""
+    head: list[str] = []
+    for surname in sorted(SURNAME_READINGS, key=len, reverse=True):
+        if name.startswith(surname) and len(name) > len(surname):
+            head, name = SURNAME_READINGS[surname], name[len(surname):]
+            break
+    rest = lazy_pinyin(name, style=Style.NORMAL, errors="ignore")
+    syllables = [s for s in head + rest if s.isascii() and s]
+    return "".join(syllables).lower(), "".join(s[0] for s in syllables).lower()
 
 
 def age_on(birth: date, today: date) -> int:
