@@ -1,13 +1,14 @@
 """The JSON API under /api/v1/: one NinjaAPI, a router per domain, errors always structured."""
 
 import logging
+from functools import wraps
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, HttpResponseNotAllowed, JsonResponse
+from django.urls import URLPattern
 from ninja import NinjaAPI
-from ninja.errors import AuthenticationError, HttpError, ValidationError
-from ninja.errors import AuthorizationError
+from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
 from ninja.throttling import AnonRateThrottle, AuthRateThrottle
 
 from wenming.core.api import router as core_router
@@ -19,7 +20,17 @@ from wenming.people.api import teams_router
 
 log = logging.getLogger(__name__)
 
-api = NinjaAPI(
+
+class WenmingAPI(NinjaAPI):
+    def _get_urls(self):
+        urls = super()._get_urls()
+        for pattern in urls:
+            if isinstance(pattern, URLPattern):
+                pattern.callback = _guarded(pattern.callback)
+        return urls
+
+
+api = WenmingAPI(
     title="文明实践云平台 API",
     version="1.0.0",
     description="Wenming 文明实践云平台 REST API。所有错误均为 JSON：`{code, message, details}`。",
@@ -72,17 +83,60 @@ def on_not_found(request, exc):
     return error(request, 404, "not_found", "记录不存在或不在您的管辖范围内。")
 
 
+HTTP_ERRORS = {
+    400: ("malformed_request", "请求内容无法解析，请提交合法的JSON。"),
+    401: ("not_authenticated", "请先登录或提供有效的API令牌。"),
+    403: ("forbidden", "您无权进行此项操作。"),
+    404: ("not_found", "记录不存在或不在您的管辖范围内。"),
+    405: ("method_not_allowed", "该接口不支持此请求方法。"),
+    413: ("request_too_large", "提交的内容过大。"),
+    429: ("rate_limited", "请求过于频繁，请稍后再试。"),
+}
+
+
 @api.exception_handler(HttpError)
 def on_http_error(request, exc: HttpError):
-    if exc.status_code == 429:
-        return error(request, 429, "rate_limited", "请求过于频繁，请稍后再试。")
-    return error(request, exc.status_code, "http_error", str(exc))
+    # ninja's own messages are English ("Cannot parse request body"): answer in Chinese, with a stable code.
+    code, message = HTTP_ERRORS.get(exc.status_code, ("http_error", "请求无法处理，请检查后重试。"))
+    return error(request, exc.status_code, code, message)
 
 
 @api.exception_handler(Exception)
 def on_unexpected(request, exc):
     log.exception("API error")
     return error(request, 500, "internal_error", "服务器内部错误，请稍后再试；如持续出现请联系管理员。")
+
+
+def _error_response(status: int, code: str, message: str, details=None) -> JsonResponse:
+    return JsonResponse({"code": code, "message": message, "details": details}, status=status)
+
+
+def _has_nul(request) -> bool:
+    """A NUL character anywhere in the query or the body: PostgreSQL text cannot hold one."""
+    if any("\x00" in key or any("\x00" in v for v in values) for key, values in request.GET.lists()):
+        return True
+    return b"\x00" in request.body or b"\\u0000" in request.body
+
+
+def _guarded(view):
+    """What ninja answers outside its exception handlers, made the structured JSON error:
+    a wrong method (a bare text/html 405), a body over the upload limit, a NUL character."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        try:
+            if _has_nul(request):
+                return _error_response(422, "invalid_input", "提交的内容含有不允许的控制字符（NUL）。")
+        except RequestDataTooBig:
+            return _error_response(413, *HTTP_ERRORS[413])
+        response = view(request, *args, **kwargs)
+        if isinstance(response, HttpResponseNotAllowed):
+            allowed = response["Allow"]
+            response = _error_response(405, *HTTP_ERRORS[405], details={"allowed": allowed})
+            response["Allow"] = allowed
+        return response
+
+    return wrapper
 
 
 api.add_router("/", core_router)

@@ -14,7 +14,8 @@ class PageParams(Schema):
 
 
 def paginate(queryset, params: PageParams, serialize=None) -> dict:
-    count = queryset.count()
+    """One page of a queryset (or of a list already built, e.g. rows with computed status)."""
+    count = len(queryset) if isinstance(queryset, list | tuple) else queryset.count()
     start = (params.page - 1) * params.page_size
     if start and start >= count:
         if count == 0:

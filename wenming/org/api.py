@@ -93,13 +93,19 @@ class PlatformOut(Schema):
     description: str
 
 
-@router.get("/platforms", response=list[PlatformOut], tags=["平台"], summary="平台（六传六习等）")
-def list_platforms(request):
-    return [
-        {"id": p.pk, "name": p.name, "lead_department_id": p.lead_department_id,
-         "lead_department": p.lead_department.name, "description": p.description}
-        for p in queries.platforms()
-    ]
+def platform_out(p) -> dict:
+    return {"id": p.pk, "name": p.name, "lead_department_id": p.lead_department_id,
+            "lead_department": p.lead_department.name, "description": p.description}
+
+
+class PlatformPage(Schema):
+    items: list[PlatformOut]
+    count: int
+
+
+@router.get("/platforms", response=PlatformPage, tags=["平台"], summary="平台（六传六习等）")
+def list_platforms(request, page: Query[PageParams]):
+    return paginate(queries.platforms(), page, platform_out)
 
 
 class PlatformIn(Schema):
@@ -112,8 +118,7 @@ class PlatformIn(Schema):
 def create_platform(request, body: PlatformIn):
     dept = get_scoped(Department.objects.all(), request.auth, body.lead_department_id)
     p = services.create_platform(request.auth, name=body.name, lead_department=dept, description=body.description)
-    return 201, {"id": p.pk, "name": p.name, "lead_department_id": dept.pk, "lead_department": dept.name,
-                 "description": p.description}
+    return 201, platform_out(p)
 
 
 class ContactPointOut(Schema):
@@ -137,9 +142,48 @@ def cp_out(cp) -> dict:
             "overdue": cp.overdue}
 
 
-@router.get("/contact-points", response=list[ContactPointOut], tags=["联系点"], summary="联系点及是否逾期")
-def list_contact_points(request, overdue: bool = False):
-    return [cp_out(cp) for cp in queries.contact_points_for(request.auth, overdue_only=overdue)]
+class ContactPointPage(Schema):
+    items: list[ContactPointOut]
+    count: int
+
+
+@router.get("/contact-points", response=ContactPointPage, tags=["联系点"], summary="联系点及是否逾期")
+def list_contact_points(request, page: Query[PageParams], overdue: bool = False):
+    return paginate(queries.contact_points_for(request.auth, overdue_only=overdue), page, cp_out)
+
+
+@router.get("/contact-points/{cp_id}", response=ContactPointOut, tags=["联系点"])
+def get_contact_point(request, cp_id: int):
+    return cp_out(queries.contact_point_detail(request.auth, cp_id))
+
+
+class ContactPointIn(Schema):
+    node_id: int
+    kind: ContactPoint.Kind
+    party: str = Field(..., min_length=1, max_length=100)
+    party_title: str = Field("", max_length=100)
+    frequency_days: int = Field(30, ge=1, le=366)
+    started_on: date | None = None
+
+
+class ContactPointPatch(Schema):
+    party: str | None = Field(None, min_length=1, max_length=100)
+    party_title: str | None = Field(None, max_length=100)
+    frequency_days: int | None = Field(None, ge=1, le=366)
+
+
+@router.post("/contact-points", response={201: ContactPointOut}, tags=["联系点"], summary="新增联系点")
+def create_contact_point(request, body: ContactPointIn):
+    node = get_scoped(OrgNode.objects.all(), request.auth, body.node_id)
+    cp = services.create_contact_point(request.auth, node, **body.dict(exclude={"node_id"}))
+    return 201, cp_out(queries.contact_point_detail(request.auth, cp.pk))
+
+
+@router.patch("/contact-points/{cp_id}", response=ContactPointOut, tags=["联系点"])
+def update_contact_point(request, cp_id: int, body: ContactPointPatch):
+    cp = get_scoped(ContactPoint.objects.select_related("node"), request.auth, cp_id)
+    services.update_contact_point(request.auth, cp, **body.dict(exclude_unset=True))
+    return cp_out(queries.contact_point_detail(request.auth, cp_id))
 
 
 class VisitIn(Schema):
