@@ -50,6 +50,12 @@ def browser():
             b.close()
 
 
+@pytest.fixture(autouse=True)
+def _fast_hashers(settings):
+    """Argon2 is for production; the accounts of these tests log in with a fast hasher."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def shots():
     """Where screenshots go: $WENMING_SHOTS or /tmp/shots-people."""

@@ -25,6 +25,7 @@ from wenming.core.models import OrgNode, Skill, User
 
 PASSWORD = "Wenming#2026x"
 DATA_KEY = "people-tests-data-key-not-a-secret-0001"
+FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # Argon2 is for production, not fixtures
 
 _WEIGHTS = [2 ** (17 - i) % 11 for i in range(17)]
 _CHECK = "10X98765432"
@@ -109,7 +110,7 @@ class Tree:
 
 @pytest.fixture(autouse=True)
 def _people_settings():
-    with override_settings(WENMING_DATA_KEY=DATA_KEY):
+    with override_settings(WENMING_DATA_KEY=DATA_KEY, PASSWORD_HASHERS=FAST_HASHERS):
         cache.clear()
         yield
         cache.clear()
