@@ -98,6 +98,8 @@ HTTP_ERRORS = {
 def on_http_error(request, exc: HttpError):
     # ninja's own messages are English ("Cannot parse request body"): answer in Chinese, with a stable code.
     code, message = HTTP_ERRORS.get(exc.status_code, ("http_error", "请求无法处理，请检查后重试。"))
+    if exc.status_code == 403 and "CSRF" in str(exc):
+        code, message = "csrf_failed", "会话校验失败（CSRF），请刷新页面后重试；程序调用请使用API令牌。"
     return error(request, exc.status_code, code, message)
 
 

@@ -82,7 +82,9 @@ def create_site(request, body: SiteIn):
 @router.patch("/sites/{site_id}", response=SiteOut, tags=["阵地"])
 def update_site(request, site_id: int, body: SitePatch):
     site = get_scoped(Site.objects.select_related("node"), request.auth, site_id)
-    return site_out(services.update_site(request.auth, site, **body.dict(exclude_unset=True)))
+    # null clears the position; for a field that cannot be empty it means "no change" (as for orgs).
+    fields = {k: v for k, v in body.dict(exclude_unset=True).items() if v is not None or k in ("lat", "lng")}
+    return site_out(services.update_site(request.auth, site, **fields))
 
 
 class PlatformOut(Schema):

@@ -1,6 +1,6 @@
 """API: volunteers (志愿者) and teams (志愿服务队)."""
 
-from datetime import date, datetime
+from datetime import datetime
 
 from ninja import Query, Router, Schema
 from pydantic import Field
@@ -22,7 +22,9 @@ class VolunteerOut(Schema):
     number: str
     name: str
     gender: str
-    birth_date: date
+    # Not the birth date: it is the 8 digits the masked ID number hides, so the two together
+    # would be the full number, seen without a (logged) reveal.
+    age: int = Field(description="年龄（不提供出生日期：它与脱敏证件号合起来即为完整号码）")
     id_type: str
     id_number: str = Field(description="脱敏后的证件号码")
     phone: str = Field(description="脱敏后的手机号码")
@@ -38,7 +40,7 @@ class VolunteerOut(Schema):
 
 def volunteer_out(v: Volunteer) -> dict:
     return {
-        "id": v.pk, "number": v.number, "name": v.name, "gender": v.gender, "birth_date": v.birth_date,
+        "id": v.pk, "number": v.number, "name": v.name, "gender": v.gender, "age": v.age,
         "id_type": v.id_type, "id_number": v.id_number_masked, "phone": v.phone_masked,
         "political_status": v.political_status, "skills": [s.name for s in v.skills.all()],
         "station_id": v.station_id, "station_name": v.station.name, "availability": v.availability,
@@ -59,7 +61,7 @@ class VolunteerFilter(Schema):
 
 class VolunteerIn(Schema):
     name: str = Field(..., min_length=1, max_length=50)
-    id_number: str = Field(..., min_length=1, max_length=18)
+    id_number: str = Field(..., min_length=1, max_length=30, description="18位；可含空格，全角数字亦可")
     phone: str = Field(..., min_length=1, max_length=20)
     station_id: int
     political_status: Volunteer.Political = Volunteer.Political.MASSES
@@ -214,7 +216,7 @@ def _team_refs(request, fields: dict) -> dict:
         lid = fields["leader_id"]
         out["leader"] = get_scoped(Volunteer.objects.select_related("station"), request.auth, lid) if lid else None
     for key in ("name", "description", "capacity"):
-        if key in fields:
+        if fields.get(key) is not None:  # null for a field that cannot be empty: no change
             out[key] = fields[key]
     return out
 
