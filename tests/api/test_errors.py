@@ -236,3 +236,35 @@ def test_an_unexpected_error_is_a_500_json_without_details(world, monkeypatch):
 def test_error_messages_follow_no_language_header(world):
     r = world.api("district_admin").get("/sites/987654", headers={"accept-language": "en"})
     assert_structured(r, 404, "not_found")
+
+
+# --- null for every field of every update ---------------------------------------------------------
+
+PATCHES = {
+    "/orgs/{S11}": ["name", "secretary", "contact_phone", "address", "lat", "lng", "is_demonstration"],
+    "/sites/{site}": ["name", "kind", "address", "lat", "lng", "radius_m"],
+    "/teams/{team}": ["name", "platform_id", "social_org_id", "leader_id", "skill_ids", "description", "capacity"],
+    "/volunteers/{volunteer}": ["phone", "political_status", "station_id", "skill_ids", "availability"],
+    "/contact-points/{cp}": ["party", "party_title", "frequency_days"],
+}
+
+
+@pytest.mark.parametrize(("path", "field"), [(p, fld) for p, fields in PATCHES.items() for fld in fields])
+def test_null_for_any_field_is_either_no_change_a_clearing_or_a_422(world, path, field):
+    url = path.format(S11=world.S11.pk, site=world.sites["S11"].pk, team=world.teams["S11"].pk,
+                      volunteer=world.volunteers["S11"].pk, cp=world.contact_points["S11"].pk)
+    r = world.api("district_admin").patch(url, {field: None})
+    assert r.status_code in (200, 422), r.content.decode()[:300]
+    if r.status_code == 422:
+        assert_structured(r, 422)
+
+
+@pytest.mark.parametrize("path", ["/orgs/{S11}", "/sites/{site}", "/teams/{team}", "/volunteers/{volunteer}",
+                                  "/contact-points/{cp}"])
+def test_an_empty_update_changes_nothing(world, path):
+    url = path.format(S11=world.S11.pk, site=world.sites["S11"].pk, team=world.teams["S11"].pk,
+                      volunteer=world.volunteers["S11"].pk, cp=world.contact_points["S11"].pk)
+    before = AuditEntry.objects.count()
+    r = world.api("district_admin").patch(url, {})
+    assert r.status_code == 200, r.content.decode()[:300]
+    assert AuditEntry.objects.count() == before

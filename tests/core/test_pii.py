@@ -165,3 +165,37 @@ def test_reveal_needs_a_post(revealing):
     assert r.status_code == 405
     assert r.json()["code"] == "method_not_allowed"
     assert not AuditEntry.objects.filter(action="volunteer.reveal").exists()
+
+
+# --- Masking must not be undone by another field ----------------------------------------------------
+
+
+def hidden_digits(volunteer) -> list[str]:
+    """The 8 digits a masked ID hides are the birth date: they must not show in any form."""
+    d = volunteer.plain_id_number[6:14]
+    return [d, f"{d[:4]}-{d[4:6]}-{d[6:]}", f"{d[:4]}年{int(d[4:6])}月{int(d[6:])}日", f"{d[:4]}/{d[4:6]}/{d[6:]}"]
+
+
+def test_the_api_never_pairs_the_masked_id_with_the_birth_date(revealing):
+    world, v = revealing
+    api = world.api("district_admin")
+    for response in [api.get(f"/volunteers/{v.pk}"), api.get("/volunteers"), api.get("/volunteers", {"q": "zhs"})]:
+        text = response.content.decode()
+        assert v.id_number_masked in text
+        for form in hidden_digits(v):
+            assert form not in text, f"{form} with {v.id_number_masked} is the full ID number"
+    assert api.get(f"/volunteers/{v.pk}").json()["age"] == v.age
+
+
+@pytest.mark.xfail(strict=True, reason="BUG wenming/templates/people/volunteer_detail.html shows the birth date "
+                                       "next to the masked ID: together they are the full ID number, unlogged")
+def test_the_console_never_pairs_the_masked_id_with_the_birth_date(revealing):
+    from django.test import Client
+
+    world, v = revealing
+    client = Client()
+    client.force_login(world.viewer)  # a role that may not reveal
+    page = client.get(f"/people/volunteers/{v.pk}/").content.decode()
+    assert v.id_number_masked in page
+    for form in hidden_digits(v):
+        assert form not in page
