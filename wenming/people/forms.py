@@ -66,6 +66,9 @@ class GroupedStationField(forms.TypedChoiceField):
         choices = [("", _("请选择实践站"))] + [
             (institute or _("其他"), [(s.pk, s.name) for s in members]) for institute, members in groups
         ]
+        kwargs.setdefault("error_messages", {"required": _("请选择所属实践站。")})
+        if len(self.stations) == 1:  # a station admin's own station, chosen already
+            kwargs.setdefault("initial", next(iter(self.stations)))
         super().__init__(choices=choices, coerce=int, empty_value=None, **kwargs)
 
     def clean(self, value):
@@ -156,8 +159,14 @@ class JoinForm(VolunteerForm):
             "hx-get": reverse_lazy("people:join_stations"), "hx-target": "#field-station",
             "hx-swap": "outerHTML", "hx-trigger": "change",
         })
-        self.fields["station"].queryset = queries.public_stations(self.chosen_institute())
-        self.fields["station"].error_messages["invalid_choice"] = _("请在所选实践所下选择实践站。")
+        institute = self.chosen_institute()
+        station = self.fields["station"]
+        station.queryset = queries.public_stations(institute)
+        station.empty_label = _("请选择实践站") if institute else _("请先选择实践所")
+        station.error_messages.update(
+            required=_("请选择所在的实践站。"), invalid_choice=_("请在所选实践所下选择实践站。")
+        )
+        self.fields["institute"].error_messages["required"] = _("请选择所在的实践所。")
 
     def chosen_institute(self):
         raw = self.data.get("institute") if self.is_bound else self.initial.get("institute")
@@ -210,7 +219,9 @@ class TeamForm(forms.Form):
         label=_("服务专长"), queryset=Skill.objects.all(), required=False, widget=forms.CheckboxSelectMultiple
     )
     capacity = forms.IntegerField(label=_("可同时承接需求数"), min_value=0, max_value=10000, initial=5)
-    description = forms.CharField(label=_("简介"), max_length=2000, required=False, widget=forms.Textarea)
+    description = forms.CharField(
+        label=_("简介"), max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 4})
+    )
 
     def __init__(self, *args, user, nodes=None, **kwargs):
         from wenming.core.scoping import scoped
@@ -223,6 +234,8 @@ class TeamForm(forms.Form):
             self.fields["node"] = forms.TypedChoiceField(
                 label=_("所属组织"), coerce=int,
                 choices=[("", _("请选择"))] + [(n.pk, node_label(n)) for n in nodes],
+                initial=nodes[0].pk if len(nodes) == 1 else None,
+                error_messages={"required": _("请选择队伍所属的组织。")},
             )
             self._nodes = {n.pk: n for n in nodes}
             self.order_fields(["node", "name"])

@@ -16,7 +16,8 @@ def people_card(user) -> list[tuple]:
         if own is None:
             return []
         return [
-            (_("我的志愿者编号"), own.number, reverse("people:volunteer", args=[own.pk])),
+            # Grouped as district code + sequence, so the 14 digits fit (and wrap in) a narrow card.
+            (_("我的志愿者编号"), f"{own.number[:6]} {own.number[6:]}", reverse("people:volunteer", args=[own.pk])),
             (_("我加入的服务队"), counts["own_teams"], None),
         ]
     return [

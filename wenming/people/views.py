@@ -74,7 +74,9 @@ def _is_manager(user) -> bool:
 
 
 def _htmx_target(request, target: str) -> bool:
-    return bool(getattr(request, "htmx", False)) and request.htmx.target == target
+    """An htmx request that swaps only `target` (a history restore wants the whole page)."""
+    htmx = getattr(request, "htmx", None)
+    return bool(htmx) and htmx.target == target and not htmx.history_restore_request
 
 
 # --- Volunteers ---------------------------------------------------------------
@@ -91,8 +93,10 @@ def volunteer_list(request):
     ctx = {"page": page, "q": text, "station_id": station_id, "skill_id": skill_id}
     if _htmx_target(request, "volunteer-results"):
         return render(request, "people/_volunteer_table.html", ctx)
+    station_groups = queries.stations_grouped(nodes_in_reach(user, OrgNode.Kind.STATION))
     ctx.update(
-        station_groups=queries.stations_grouped(nodes_in_reach(user, OrgNode.Kind.STATION)),
+        station_groups=station_groups,
+        station_filter=sum(len(members) for _institute, members in station_groups) > 1,
         skills=Skill.objects.all(),
         is_manager=_is_manager(user),
         can_register=queries.stations_managed_by(user).exists(),
@@ -273,7 +277,7 @@ def team_member_add(request, pk):
     if not can_manage(user, team.node):
         return forbidden(request, _("您无权调整该志愿服务队的队员。"))
     form = forms.MemberForm(request.POST)
-    volunteer = queries.volunteer_by_number(user, form.data.get("number", "")) if form.is_valid() else None
+    volunteer = queries.volunteer_by_number(user, form.cleaned_data["number"]) if form.is_valid() else None
     if volunteer is None:
         messages.error(request, _("找不到该编号的志愿者，或其不在您的管辖范围内。"))
     else:
