@@ -80,6 +80,7 @@ def test_station_admin_registers_a_volunteer(live_server, district, desktop_page
     content = page.content()
     assert masked in content
     assert number not in content and "13912345678" not in content
+    assert "1988-03-12" not in content and "19880312" not in content  # the digits the mask hides
     assert volunteer.station == district["station"] and volunteer.registered_by == district["admin"]
 
 

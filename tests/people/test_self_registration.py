@@ -70,6 +70,13 @@ def test_happy_path_shows_only_number_and_masked_data(tree):
     assert entry.actor is None and entry.ip == "10.1.2.3"
 
 
+def test_id_number_typed_with_spaces(tree):
+    number = id_number()
+    spaced = f"{number[:6]} {number[6:14]} {number[14:]}"
+    assert post(join_data(tree, id_number=spaced)).status_code == 302
+    assert Volunteer.objects.get().id_number_masked == number[:6] + "********" + number[-4:]
+
+
 def test_done_page_without_registration_goes_back(tree):
     r = Client().get("/people/join/done/")
     assert r.status_code == 302 and r["Location"] == JOIN

@@ -162,6 +162,11 @@ def test_detail_masks_id_and_phone(tree):
     page = html(tree.client("district").get(f"{VOLUNTEERS}{v.pk}/"))
     assert number not in page and mobile not in page
     assert number[:6] + "********" + number[-4:] in page
+    # Nor the birth date: it is the 8 digits the mask hides (the two together are the number).
+    birth = v.birth_date
+    for shown in [f"{birth:%Y-%m-%d}", f"{birth:%Y%m%d}", f"{birth.year}年{birth.month}月{birth.day}日"]:
+        assert shown not in page
+    assert f"{v.age}岁" in page
     assert mobile[:3] + "****" + mobile[-4:] in page
     assert "东风医疗队" in page and "查看完整号码" in page
     assert reverse("people:volunteer_edit", args=[v.pk]) in page

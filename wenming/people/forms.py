@@ -81,7 +81,7 @@ class VolunteerForm(forms.Form):
 
     name = forms.CharField(label=_("姓名"), max_length=50)
     id_number = forms.CharField(
-        label=_("身份证号码"), max_length=20, help_text=_("18位居民身份证号码，末位可为X"),
+        label=_("身份证号码"), max_length=30, help_text=_("18位居民身份证号码，末位可为X"),
         widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "text", "spellcheck": "false"}),
     )
     phone = forms.CharField(
