@@ -224,9 +224,10 @@ def module_world(request, _module_world, db) -> World:
     """The same world as `world`, built once per test module: each test runs in a savepoint
     inside the module's transaction and gets its own copy of the objects.
 
-    Fast (the matrix has hundreds of cases), with two rules: use it only in modules whose
-    database tests all use it (the rows stay from the first use to the module's end), and
-    never together with `transactional_db`."""
+    Fast (the matrix has hundreds of cases), with three rules: use it only in modules whose
+    database tests all use it (the rows stay from the first use to the module's end); never
+    together with `transactional_db`; and not under a per-test override of WENMING_DATA_KEY
+    (tests/people/conftest.py has one): the rows are encrypted with the session's test key."""
     if "transactional_db" in request.fixturenames:
         raise pytest.UsageError("module_world cannot be used by transactional tests; use world")
     return copy.deepcopy(_module_world)
