@@ -117,6 +117,8 @@ def _has_nul(request) -> bool:
     """A NUL character anywhere in the query or the body: PostgreSQL text cannot hold one."""
     if any("\x00" in key or any("\x00" in v for v in values) for key, values in request.GET.lists()):
         return True
+    if request.content_type.startswith("multipart/"):  # uploads stream to files: check the text fields only
+        return any("\x00" in v for _key, values in request.POST.lists() for v in values)
     return b"\x00" in request.body or b"\\u0000" in request.body
 
 

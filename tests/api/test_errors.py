@@ -268,3 +268,11 @@ def test_an_empty_update_changes_nothing(world, path):
     r = world.api("district_admin").patch(url, {})
     assert r.status_code == 200, r.content.decode()[:300]
     assert AuditEntry.objects.count() == before
+
+
+def test_a_nul_in_a_form_field_of_an_upload_is_refused(world):
+    from django.test import Client
+
+    client = Client()
+    r = client.post("/api/v1/sites", {"name": "新\x00阵地"}, headers={"authorization": f"Bearer {world.tokens['district_admin']}"})
+    assert_structured(r, 422, "invalid_input")
