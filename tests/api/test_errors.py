@@ -117,7 +117,8 @@ def test_lone_surrogates_do_not_crash(world):
     ({"page": "abc"}, "invalid_input"), ({"page_size": 501}, "invalid_input"), ({"page_size": 0}, "invalid_input"),
     ({"page_size": -5}, "invalid_input"), ({"page_size": 10**12}, "invalid_input"), ({"page": 99}, "page_out_of_range"),
 ])
-@pytest.mark.parametrize("path", ["/orgs", "/volunteers", "/teams", "/sites", "/platforms", "/contact-points"])
+@pytest.mark.parametrize("path", ["/orgs", "/volunteers", "/teams", "/sites", "/platforms", "/contact-points",
+                                  "/departments"])
 def test_bad_pages_are_422(world, path, params, code):
     assert_structured(world.api("district_admin").get(path, params), 422, code)
 

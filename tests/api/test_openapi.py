@@ -31,7 +31,8 @@ def test_openapi_json_is_served_and_complete():
 def test_every_list_schema_has_items_and_count():
     spec = Client().get("/api/v1/openapi.json").json()
     schemas = spec["components"]["schemas"]
-    for path in ["/orgs", "/volunteers", "/teams", "/sites", "/platforms", "/contact-points"]:
+    for path in ["/orgs", "/volunteers", "/teams", "/sites", "/platforms", "/contact-points", "/skills",
+                 "/departments"]:
         ref = spec["paths"]["/api/v1" + path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
         schema = schemas[ref.rsplit("/", 1)[1]]
         assert set(schema["required"]) >= {"items", "count"}, path

@@ -4,12 +4,14 @@ pages that add up to the whole, and the documented page-size limit."""
 import pytest
 
 from tests import factories as f
+from wenming.core.models import Department, Skill
 from wenming.core.pagination import MAX_PAGE_SIZE, PageParams, paginate
 from wenming.org.models import Platform
 
 pytestmark = pytest.mark.django_db
 
-LISTS = ["/orgs", "/volunteers", "/teams", "/sites", "/platforms", "/contact-points"]
+LISTS = ["/orgs", "/volunteers", "/teams", "/sites", "/platforms", "/contact-points", "/skills", "/departments"]
+DISTRICT_WIDE = {"/platforms", "/skills", "/departments"}  # reference data, the same for everyone
 
 
 @pytest.fixture
@@ -26,11 +28,16 @@ def crowded(world):
         f.make_site(world.S12, f"第{i}阵地")
         f.make_contact_point(world.S12, f"第{i}单位")
         Platform.objects.create(name=f"第{i}平台", lead_department=world.department)
+        Skill.objects.create(name=f"第{i}技能")
+        Department.objects.create(name=f"第{i}部门")
+    Skill.objects.create(name="第4技能")
     return world
 
 
 @pytest.mark.parametrize("path", LISTS)
 def test_list_shape(world, path):
+    if path == "/skills":
+        Skill.objects.create(name="医疗护理")
     r = world.api("district_admin").get(path)
     assert r.status_code == 200
     body = r.json()
@@ -70,8 +77,8 @@ def test_an_empty_list_has_a_first_page(world, path):
     r = world.api("volunteer").get(path, {"q": "无此人"} if path == "/volunteers" else {})
     assert r.status_code == 200
     body = r.json()
-    if path == "/platforms":  # district-wide reference data
-        assert body["count"] == 1
+    if path in DISTRICT_WIDE:
+        assert body["count"] == world.api("district_admin").get(path).json()["count"]
     else:
         assert body == {"items": [], "count": 0}
     assert world.api("volunteer").get(path, {"page": 2}).status_code in (200, 422)

@@ -141,11 +141,20 @@ class NamedOut(Schema):
     name: str
 
 
-@router.get("/skills", response=list[NamedOut], tags=["字典"], summary="技能列表")
-def list_skills(request):
-    return list(Skill.objects.all())
+class NamedPage(Schema):
+    items: list[NamedOut]
+    count: int
 
 
-@router.get("/departments", response=list[NamedOut], tags=["字典"], summary="区直部门")
-def list_departments(request):
-    return list(Department.objects.all())
+def named_out(row) -> dict:
+    return {"id": row.pk, "name": row.name}
+
+
+@router.get("/skills", response=NamedPage, tags=["字典"], summary="技能列表")
+def list_skills(request, page: Query[PageParams]):
+    return paginate(Skill.objects.order_by("ordering", "id"), page, named_out)
+
+
+@router.get("/departments", response=NamedPage, tags=["字典"], summary="区直部门")
+def list_departments(request, page: Query[PageParams]):
+    return paginate(Department.objects.order_by("id"), page, named_out)
