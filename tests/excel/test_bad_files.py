@@ -247,6 +247,22 @@ def test_a_sheet_formatted_far_down_is_counted_not_refused(district, settings):
     assert run_import(VOLUNTEERS, district.district, BytesIO(data)).imported == 1
 
 
+def test_rows_that_are_only_formatted_do_not_count(district, settings):
+    from openpyxl.styles import Font
+
+    settings.WENMING_IMPORT_MAX_ROWS = 5
+    wb = Workbook()
+    ws = wb.active
+    ws.append(VOLUNTEER_HEADERS)
+    ws.append(volunteer_row("甲"))
+    for r in range(10, 40):
+        ws.cell(row=r, column=1).font = Font(bold=True)  # a styled, empty cell: a <row> with no data
+    out = BytesIO()
+    wb.save(out)
+    out.seek(0)
+    assert run_import(VOLUNTEERS, district.district, out).imported == 1
+
+
 def test_ten_thousand_bad_rows_are_all_reported_fast(district, tmp_path):
     rows = [["", "123", "abc", "430502001001", "", "", "", "", "", "", "是"]] * 10_000
     data = xlsx(VOLUNTEER_HEADERS, rows)

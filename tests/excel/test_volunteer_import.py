@@ -193,6 +193,15 @@ def test_numbers_typed_as_numbers_are_read_as_text(district):
     assert report.imported == 1, report.errors
 
 
+def test_full_width_digits_are_the_same_number(district):
+    number = id_number()
+    wide = number.translate(str.maketrans("0123456789X", "０１２３４５６７８９Ｘ"))
+    first = run(district.district, [volunteer_row("甲", number=wide, station="４３０５０２００１００１")])
+    assert first.imported == 1, first.errors
+    again = run(district.district, [volunteer_row("甲", number=number)])
+    assert again.skipped == 1
+
+
 def test_an_id_number_that_excel_turned_into_a_float_is_explained(district):
     row = volunteer_row("甲")
     row[1] = float(row[1][:17] + "0")

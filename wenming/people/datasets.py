@@ -27,6 +27,7 @@ from wenming.core.excel import (
     Skip,
     batched,
     boolean,
+    bulk_insert,
     check_node_name,
     choice,
     digits_text,
@@ -225,30 +226,31 @@ def registered_among(indexes: list[str]) -> set[str]:
 
 
 def save_volunteers(user, fresh: list[tuple[Row, VolunteerData, Volunteer]]) -> None:
-    """Write a block of validated volunteers: numbers, rows, skills and audit entries."""
+    """Write a block of validated volunteers: one block of numbers, the rows, their skills and one
+    audit entry each (as register_volunteer writes them, with masked numbers only)."""
     first = reserve_in_sequence("volunteer_number", len(fresh))
-    snapshots = []
-    for i, (_, data, volunteer) in enumerate(fresh):
+    for i, (_, _, volunteer) in enumerate(fresh):
         volunteer.number = volunteer_number(first + i)
         volunteer.source = Volunteer.Source.IMPORT
         volunteer.registered_by = user
-        snapshot = volunteer_snapshot(volunteer)
+    bulk_insert(Volunteer, [v for _, _, v in fresh])
+    ids = dict(Volunteer.objects.filter(number__gte=fresh[0][2].number, number__lte=fresh[-1][2].number)
+               .values_list("number", "id"))
+    link_skills([(ids[v.number], s.pk) for (_, data, v) in fresh for s in data.skills])
+    ip, name = current_ip.get(), str(user)
+    entries = []
+    for _, data, v in fresh:
+        snapshot = volunteer_snapshot(v)
         snapshot["skills"] = sorted(s.name for s in data.skills)
-        snapshots.append(snapshot)
-    volunteers = [v for _, _, v in fresh]
-    Volunteer.objects.bulk_create(volunteers, batch_size=500)
-    Through = Volunteer.skills.through
-    link_skills(Through, [(v.pk, s.pk) for (_, data, v) in fresh for s in data.skills])
-    ip = current_ip.get()
-    AuditEntry.objects.bulk_create([
-        AuditEntry(actor=user, actor_name=str(user), action="volunteer.register", object_type="people.volunteer",
-                   object_id=str(v.pk), object_repr=str(v)[:200], after=snapshot, note="Excel批量导入", ip=ip)
-        for v, snapshot in zip(volunteers, snapshots, strict=True)
-    ], batch_size=500)
+        entries.append(AuditEntry(actor_id=user.pk, actor_name=name, action="volunteer.register",
+                                  object_type="people.volunteer", object_id=str(ids[v.number]),
+                                  object_repr=str(v)[:200], after=snapshot, note="Excel批量导入", ip=ip))
+    bulk_insert(AuditEntry, entries)
 
 
-def link_skills(through, pairs: list[tuple[int, int]]) -> None:
-    through.objects.bulk_create([through(volunteer_id=v, skill_id=s) for v, s in pairs], batch_size=1000)
+def link_skills(pairs: list[tuple[int, int]]) -> None:
+    through = Volunteer.skills.through
+    bulk_insert(through, [through(volunteer_id=v, skill_id=s) for v, s in pairs])
 
 
 def register_one_by_one(ctx: ImportContext, fresh) -> None:
