@@ -187,8 +187,6 @@ def test_the_api_never_pairs_the_masked_id_with_the_birth_date(revealing):
     assert api.get(f"/volunteers/{v.pk}").json()["age"] == v.age
 
 
-@pytest.mark.xfail(strict=True, reason="BUG wenming/templates/people/volunteer_detail.html shows the birth date "
-                                       "next to the masked ID: together they are the full ID number, unlogged")
 def test_the_console_never_pairs_the_masked_id_with_the_birth_date(revealing):
     from django.test import Client
 
@@ -199,3 +197,16 @@ def test_the_console_never_pairs_the_masked_id_with_the_birth_date(revealing):
     assert v.id_number_masked in page
     for form in hidden_digits(v):
         assert form not in page
+
+
+@pytest.mark.xfail(strict=True, reason="BUG wenming/people/datasets.py export_volunteers: the masked export has a "
+                                       "出生日期 column beside the masked ID: together they are the full ID number")
+def test_the_masked_excel_export_never_pairs_the_masked_id_with_the_birth_date(revealing):
+    from wenming.people.datasets import export_volunteers
+
+    world, v = revealing
+    rows = [row for row in export_volunteers(world.district_admin) if v.id_number_masked in row]
+    assert rows
+    text = " ".join(str(cell) for cell in rows[0])
+    birth = v.plain_id_number[6:14]
+    assert birth not in text.replace("-", "").replace("/", "")
