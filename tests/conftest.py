@@ -163,6 +163,15 @@ class World:
         """A JSON API client authenticated with the role's Bearer token (None: anonymous)."""
         return f.Api(self.tokens[role] if role else None)
 
+    def client(self, role: str | None):
+        """A console (browser) client logged in as the role (None: anonymous)."""
+        from django.test import Client
+
+        client = Client()
+        if role:
+            client.force_login(self.users[role])
+        return client
+
     def __getattr__(self, name):  # world.district_admin → the account
         users = self.__dict__.get("users", {})
         if name in users:

@@ -121,3 +121,8 @@ def test_reach_follows_a_change_of_scope_on_the_next_request(world):
     world.station_admin.scopes.set([world.I2])
     ids = [s["id"] for s in api.get("/sites").json()["items"]]
     assert ids == [world.sites["S21"].pk]
+
+
+def test_world_gives_console_clients_too(world):
+    assert world.client("viewer").get("/").status_code == 200
+    assert world.client(None).get("/").status_code == 302
