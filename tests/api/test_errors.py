@@ -277,3 +277,16 @@ def test_a_nul_in_a_form_field_of_an_upload_is_refused(world):
     client = Client()
     r = client.post("/api/v1/sites", {"name": "新\x00阵地"}, headers={"authorization": f"Bearer {world.tokens['district_admin']}"})
     assert_structured(r, 422, "invalid_input")
+
+
+FILTERS = {"/orgs": ["kind", "parent_id", "q"], "/volunteers": ["q", "station_id", "skill_id"],
+           "/teams": ["q", "node_id"], "/sites": ["node_id", "kind"], "/contact-points": ["overdue"]}
+
+
+@pytest.mark.parametrize(("path", "param"), [(p, q) for p, params in FILTERS.items() for q in params])
+@pytest.mark.parametrize("value", [str(2**63), str(10**30), "-1", "0", "abc", "", "　", "%", "1e3", "true"])
+def test_odd_filter_values_never_crash(world, path, param, value):
+    r = world.api("district_admin").get(path, {param: value})
+    assert r.status_code in (200, 404, 422), r.content.decode()[:300]
+    if r.status_code != 200:
+        assert_structured(r, r.status_code)

@@ -5,7 +5,7 @@ from pydantic import Field
 
 from . import services
 from .models import Department, OrgNode, Skill
-from .pagination import PageParams, paginate
+from .pagination import IdFilter, PageParams, paginate
 from .scoping import get_scoped, scoped
 
 router = Router()
@@ -75,7 +75,7 @@ class OrgPage(Schema):
 
 class OrgFilter(Schema):
     kind: OrgNode.Kind | None = None
-    parent_id: int | None = None
+    parent_id: int | None = IdFilter()
     q: str | None = Field(None, max_length=50)
 
 

@@ -6,6 +6,13 @@ from pydantic import Field
 from .errors import InvalidInput
 
 MAX_PAGE_SIZE = 500
+# The largest id a filter accepts (a 64-bit key): a larger one would overflow SQLite's integers.
+MAX_ID = 2**63 - 1
+
+
+def IdFilter(description: str = ""):  # noqa: N802 - reads as a type in a schema
+    """An optional id filter of a list, bounded so that no value reaches the database unchecked."""
+    return Field(None, ge=1, le=MAX_ID, description=description)
 
 
 class PageParams(Schema):

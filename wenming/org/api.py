@@ -6,7 +6,7 @@ from ninja import Query, Router, Schema
 from pydantic import Field
 
 from wenming.core.models import Department, OrgNode
-from wenming.core.pagination import PageParams, paginate
+from wenming.core.pagination import IdFilter, PageParams, paginate
 from wenming.core.scoping import get_scoped
 
 from . import queries, services
@@ -39,7 +39,7 @@ class SitePage(Schema):
 
 
 class SiteFilter(Schema):
-    node_id: int | None = None
+    node_id: int | None = IdFilter()
     kind: Site.Kind | None = None
 
 

@@ -6,7 +6,7 @@ from ninja import Query, Router, Schema
 from pydantic import Field
 
 from wenming.core.models import OrgNode, Skill
-from wenming.core.pagination import PageParams, paginate
+from wenming.core.pagination import IdFilter, PageParams, paginate
 from wenming.core.scoping import get_scoped, scoped
 from wenming.org.models import Platform, SocialOrganization
 
@@ -55,8 +55,8 @@ class VolunteerPage(Schema):
 
 class VolunteerFilter(Schema):
     q: str | None = Field(None, max_length=50, description="姓名、拼音（全拼或首字母）、志愿者编号、手机号或身份证号")
-    station_id: int | None = None
-    skill_id: int | None = None
+    station_id: int | None = IdFilter()
+    skill_id: int | None = IdFilter()
 
 
 class VolunteerIn(Schema):
@@ -179,7 +179,7 @@ class TeamPage(Schema):
 
 class TeamFilter(Schema):
     q: str | None = Field(None, max_length=50)
-    node_id: int | None = None
+    node_id: int | None = IdFilter()
 
 
 class TeamIn(Schema):
