@@ -45,7 +45,7 @@ TEST_SETTINGS = {
 
 def pytest_runtest_setup(item):
     if item.get_closest_marker("pg_only") and connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL (real concurrency); run with DATABASE_URL=postgres://…")
+        pytest.skip("needs PostgreSQL (real concurrency or its triggers); run with DATABASE_URL=postgres://…")
 
 
 @pytest.fixture(scope="session", autouse=True)
