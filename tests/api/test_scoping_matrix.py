@@ -10,6 +10,7 @@ Reading the table (see `world` in tests/conftest.py for the tree and the account
 - update  — the same rule per row; a volunteer may edit their own volunteer record.
 - reveal  — full ID / phone numbers: 200 for admins in reach (and audited), 403 for roles that
             may see the row but not the number, 404 out of reach.
+- visit   — logging a guidance visit at a contact point: 201 / 403 / 404 like an update.
 
 To add an action (an export, a console page …): write `check_<action>(world, role, res)` and
 add the action's name to the `actions` of the resources it applies to.
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 
 import pytest
 from django.apps import apps
+from django.utils import timezone
 
 from tests import factories as f
 from tests.conftest import RESOURCES, ROLES, World
@@ -78,7 +80,8 @@ RESOURCE_TABLE = {
                       ("description", "新简介")),
     "sites": Resource("sites", "/sites", "org.Site", ("S11", "S12", "S21"), _site_body, ("address", "新地址")),
     "contact_points": Resource("contact_points", "/contact-points", "org.ContactPoint", ("I1", "I2", "S11", "S21"),
-                               _contact_point_body, ("party_title", "新职务")),
+                               _contact_point_body, ("party_title", "新职务"),
+                               ("list", "detail", "create", "update", "visit")),
 }
 assert set(RESOURCE_TABLE) == set(RESOURCES)
 
@@ -213,6 +216,22 @@ def check_reveal(world: World, role: str, res: Resource) -> None:
                 assert reveals.count() == count
 
 
+def check_visit(world: World, role: str, res: Resource) -> None:
+    """Logging a guidance visit at a contact point: a write on the row."""
+    from wenming.org.models import GuidanceVisit
+
+    api = world.api(role)
+    for pk, key in world.rows(res.name).items():
+        before = GuidanceVisit.objects.count(), AuditEntry.objects.count()
+        r = api.post(f"{res.path}/{pk}/visits", {"visited_on": str(timezone.localdate()), "summary": "指导工作"})
+        expected = 404 if pk not in world.visible(role, res.name) else (201 if role in world.WRITERS else 403)
+        if expected == 201:
+            assert r.status_code == 201, (key, r.content.decode())
+        else:
+            assert_error(r, expected)
+            assert (GuidanceVisit.objects.count(), AuditEntry.objects.count()) == before
+
+
 def res_volunteer(world: World, pk: int):
     return next(v for v in [*world.volunteers.values(), world.leader_volunteer] if v.pk == pk)
 
@@ -223,6 +242,7 @@ CHECKS = {
     "create": check_create,
     "update": check_update,
     "reveal": check_reveal,
+    "visit": check_visit,
 }
 
 MATRIX = [
