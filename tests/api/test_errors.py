@@ -112,15 +112,19 @@ def test_lone_surrogates_do_not_crash(world):
 # --- Pages and ids ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("params", "code"), [
+BAD_PAGES = [
     ({"page": -1}, "invalid_input"), ({"page": 0}, "invalid_input"), ({"page": 10**30}, "invalid_input"),
     ({"page": "abc"}, "invalid_input"), ({"page_size": 501}, "invalid_input"), ({"page_size": 0}, "invalid_input"),
     ({"page_size": -5}, "invalid_input"), ({"page_size": 10**12}, "invalid_input"), ({"page": 99}, "page_out_of_range"),
-])
+]
+
+
 @pytest.mark.parametrize("path", ["/orgs", "/volunteers", "/teams", "/sites", "/platforms", "/contact-points",
                                   "/departments"])
-def test_bad_pages_are_422(world, path, params, code):
-    assert_structured(world.api("district_admin").get(path, params), 422, code)
+def test_bad_pages_are_422(world, path):
+    api = world.api("district_admin")
+    for params, code in BAD_PAGES:
+        assert_structured(api.get(path, params), 422, code)
 
 
 @pytest.mark.parametrize("path", ["/orgs/{}", "/volunteers/{}", "/teams/{}", "/sites/{}", "/contact-points/{}"])
@@ -284,9 +288,10 @@ FILTERS = {"/orgs": ["kind", "parent_id", "q"], "/volunteers": ["q", "station_id
 
 
 @pytest.mark.parametrize(("path", "param"), [(p, q) for p, params in FILTERS.items() for q in params])
-@pytest.mark.parametrize("value", [str(2**63), str(10**30), "-1", "0", "abc", "", "　", "%", "1e3", "true"])
-def test_odd_filter_values_never_crash(world, path, param, value):
-    r = world.api("district_admin").get(path, {param: value})
-    assert r.status_code in (200, 404, 422), r.content.decode()[:300]
-    if r.status_code != 200:
-        assert_structured(r, r.status_code)
+def test_odd_filter_values_never_crash(world, path, param):
+    api = world.api("district_admin")
+    for value in [str(2**63), str(10**30), "-1", "0", "abc", "", "　", "%", "1e3", "true"]:
+        r = api.get(path, {param: value})
+        assert r.status_code in (200, 404, 422), (value, r.content.decode()[:300])
+        if r.status_code != 200:
+            assert_structured(r, r.status_code)
