@@ -229,3 +229,62 @@ def test_index_page(district):
     page = body(district.client(district.viewer).get("/data/"))
     assert 'name="full"' not in page and "/data/volunteers/import/" not in page
     assert district.client(district.volunteer_user).get("/data/").status_code == 403
+
+
+# --- Large files: a background job, its progress page, its report --------------------------------
+
+
+def join(token):
+    from wenming.core.excel_views import _threads
+
+    thread = _threads.get(token)
+    if thread is not None:
+        thread.join(60)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_large_files_are_checked_and_imported_in_the_background(district, settings):
+    settings.WENMING_IMPORT_INLINE_ROWS = 2
+    client = district.client(district.district)
+    data = volunteers_file([volunteer_row("甲"), volunteer_row("乙"), volunteer_row("丙", tel="1")])
+    response = client.post(IMPORT, {"action": "preview", "file": upload(data)})
+    assert response.status_code == 302 and "/data/volunteers/jobs/" in response["Location"]
+    job = response["Location"]
+    token = job.rstrip("/").split("/")[-1]
+    join(token)
+    page = body(client.get(job))
+    assert "预检结果" in page and "确认导入" in page and "手机号码须为11位" in page
+    assert Volunteer.objects.count() == 0
+
+    response = client.post(IMPORT, {"action": "confirm", "token": token})
+    assert response.status_code == 302 and response["Location"] == job
+    join(token)
+    page = body(client.get(job))
+    assert "导入完成" in page
+    assert sorted(Volunteer.objects.values_list("name", flat=True)) == ["乙", "甲"]
+    assert not (imports_dir() / f"{district.district.pk}-{token}.xlsx").exists()
+    # A second click on 确认导入 shows the same job, it does not import again.
+    response = client.post(IMPORT, {"action": "confirm", "token": token})
+    assert response.status_code == 302 and response["Location"] == job
+    assert Volunteer.objects.count() == 2
+    # Someone else's job is not theirs to see.
+    assert district.client(district.institute_admin).get(job).status_code == 404
+
+
+def test_a_running_job_shows_its_progress_and_a_stale_one_says_so(district):
+    import json
+
+    from wenming.core.excel_views import _paths
+
+    token = "t" * 24
+    status = {"state": "running", "dry_run": False, "done": 500, "total": 2000, "filename": "大名单.xlsx",
+              "at": time.time()}
+    _paths(district.district.pk, token)["status"].write_text(json.dumps(status))
+    client = district.client(district.district)
+    page = body(client.get(f"/data/volunteers/jobs/{token}/"))
+    assert 'http-equiv="refresh"' in page and "已处理 500 行" in page and "25%" in page
+    status["at"] = time.time() - 3600
+    _paths(district.district.pk, token)["status"].write_text(json.dumps(status))
+    page = body(client.get(f"/data/volunteers/jobs/{token}/"))
+    assert "导入任务已中断" in page and 'class="msg msg-error"' in page
+    assert client.get("/data/volunteers/jobs/nonexistent-token-0000000/").status_code == 404

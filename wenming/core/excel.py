@@ -22,6 +22,7 @@ import os
 import re
 import zipfile
 from collections.abc import Callable, Hashable, Iterable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -259,6 +260,19 @@ class ImportReport:
     def failed(self) -> int:
         """Rows refused (one row may have several errors)."""
         return len({e.row for e in self.errors})
+
+    def as_dict(self) -> dict:
+        return {"dataset": self.dataset, "title": self.title, "dry_run": self.dry_run, "total": self.total,
+                "imported": self.imported, "skipped": self.skipped,
+                "errors": [(e.row, e.column, e.message, e.letter) for e in self.errors],
+                "skips": [(e.row, e.column, e.message, e.letter) for e in self.skips]}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ImportReport:
+        report = cls(data["dataset"], data["title"], data["dry_run"], data["total"], data["imported"], data["skipped"])
+        report.errors = [RowError(*e) for e in data["errors"]]
+        report.skips = [RowError(*e) for e in data["skips"]]
+        return report
 
     def summary(self) -> str:
         verb = "可导入" if self.dry_run else "已导入"
@@ -622,6 +636,19 @@ def _scan_rows(ws) -> int | None:
     return count + len(ROW_TAG.findall(data))
 
 
+def inspect_file(file, dataset: Dataset) -> int | None:
+    """Check a file as an import would (raises BadFile) and return its number of data rows
+    (an estimate when the sheet does not declare its size)."""
+    fh = open(file, "rb") if isinstance(file, (str, os.PathLike)) else file
+    try:
+        sheet = open_sheet(fh, dataset)
+        sheet.close()
+        return sheet.declared_rows
+    finally:
+        if fh is not file:
+            fh.close()
+
+
 def _count_rows(sheet: Sheet, declared: int | None) -> int | None:
     """The number of data rows (for the progress bar), refusing a file with too many: from the
     sheet's declared size, else from its row elements; counted row by row only when both say
@@ -706,31 +733,30 @@ PLAIN_FIELDS = {models.CharField, models.TextField, models.BooleanField, models.
                 models.PositiveIntegerField, models.SmallIntegerField, models.FloatField}
 
 
-def bulk_insert(model, objects: list) -> None:
-    """INSERT unsaved rows in one executemany: what bulk_create does, without its per-value
-    overhead (which dominates a 100,000-row import). Values are prepared by the field itself
-    (get_db_prep_save) unless they go to the driver unchanged; ids are not set on the objects."""
-    if not objects:
+def bulk_insert(model, rows: list) -> None:
+    """INSERT rows in one executemany: what bulk_create does, without its per-value overhead (which
+    dominates a 100,000-row import). `rows` are unsaved instances, or dicts of attname → value
+    (a missing one takes the field's default). Values are prepared by the field itself
+    (get_db_prep_save) unless they go to the driver unchanged; ids are not set."""
+    if not rows:
         return
     fields = [f for f in model._meta.concrete_fields if not isinstance(f, AutoFieldMixin)]
-    prepare = []
-    for f in fields:
-        prepare.append(None if type(f) in PLAIN_FIELDS or f.is_relation else f)
+    prepare = [None if type(f) in PLAIN_FIELDS or f.is_relation else f for f in fields]
+    names = [f.attname for f in fields]
     db = connections[DEFAULT_DB_ALIAS]  # the wrapper itself, not the proxy: fewer lookups per value
+    if isinstance(rows[0], dict):
+        defaults = {f.attname: f.get_default() for f in fields}
+        values = ([row.get(name, defaults[name]) for name in names] for row in rows)
+    else:
+        values = ([getattr(obj, name) if prep is None else prep.pre_save(obj, True)
+                   for name, prep in zip(names, prepare, strict=True)] for obj in rows)
+    params = [[v if prep is None else prep.get_db_prep_save(v, db) for v, prep in zip(row, prepare, strict=True)]
+              for row in values]
     qn = db.ops.quote_name
     sql = "INSERT INTO {} ({}) VALUES ({})".format(
         qn(model._meta.db_table), ", ".join(qn(f.column) for f in fields), ", ".join(["%s"] * len(fields)))
-    names = [f.attname for f in fields]
-    params = []
-    for obj in objects:
-        row = []
-        for name, prep in zip(names, prepare, strict=True):
-            value = getattr(obj, name)
-            row.append(value if prep is None else prep.get_db_prep_save(prep.pre_save(obj, True), db))
-        params.append(row)
     with db.cursor() as cursor:
         cursor.executemany(sql, params)
-
 
 
 def _import_one_by_one(dataset: Dataset, ctx: ImportContext, rows: list[Row]) -> None:
@@ -863,7 +889,7 @@ def run_import(dataset: Dataset, user, file, *, dry_run: bool = False, progress=
     try:
         sheet = open_sheet(fh, dataset)
         try:
-            with transaction.atomic() if dry_run else _nothing():
+            with transaction.atomic() if dry_run else nullcontext():
                 report = _Importer(dataset, user, sheet, dry_run, progress, chunk_size).run()
                 if dry_run:
                     transaction.set_rollback(True)
@@ -877,14 +903,6 @@ def run_import(dataset: Dataset, user, file, *, dry_run: bool = False, progress=
         audit.record(user, f"{dataset.audit_name}.import",
                      note=f"Excel导入{dataset.title}{('（' + filename[:80] + '）') if filename else ''}：{report.summary()}")
     return report
-
-
-class _nothing:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
 
 
 # --- Writing workbooks -----------------------------------------------------------------------
@@ -919,11 +937,11 @@ def _safe_cells(ws, values) -> list:
     return out
 
 
-def _header_cells(ws, headers: list[str], required: set[str] = frozenset()) -> list:
+def _header_cells(ws, headers: list[str]) -> list:
     cells = []
     for header in headers:
         cell = WriteOnlyCell(ws, header)
-        cell.font = REQUIRED_FONT if header in required else HEADER_FONT
+        cell.font = HEADER_FONT
         cell.fill = HEADER_FILL
         cells.append(cell)
     return cells

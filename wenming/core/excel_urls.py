@@ -11,4 +11,5 @@ urlpatterns = [
     path("<slug:dataset>/template.xlsx", views.template_view, name="template"),
     path("<slug:dataset>/export.xlsx", views.export_view, name="export"),
     path("<slug:dataset>/errors/<str:token>.xlsx", views.errors_view, name="errors"),
+    path("<slug:dataset>/jobs/<str:token>/", views.job_view, name="job"),
 ]

@@ -242,15 +242,14 @@ def save_volunteers(user, fresh: list[tuple[Row, VolunteerData, Volunteer]]) -> 
     for _, data, v in fresh:
         snapshot = volunteer_snapshot(v)
         snapshot["skills"] = sorted(s.name for s in data.skills)
-        entries.append(AuditEntry(actor_id=user.pk, actor_name=name, action="volunteer.register",
-                                  object_type="people.volunteer", object_id=str(ids[v.number]),
-                                  object_repr=str(v)[:200], after=snapshot, note="Excel批量导入", ip=ip))
+        entries.append({"actor_id": user.pk, "actor_name": name, "action": "volunteer.register",
+                        "object_type": "people.volunteer", "object_id": str(ids[v.number]),
+                        "object_repr": str(v)[:200], "after": snapshot, "note": "Excel批量导入", "ip": ip})
     bulk_insert(AuditEntry, entries)
 
 
 def link_skills(pairs: list[tuple[int, int]]) -> None:
-    through = Volunteer.skills.through
-    bulk_insert(through, [through(volunteer_id=v, skill_id=s) for v, s in pairs])
+    bulk_insert(Volunteer.skills.through, [{"volunteer_id": v, "skill_id": s} for v, s in pairs])
 
 
 def register_one_by_one(ctx: ImportContext, fresh) -> None:
