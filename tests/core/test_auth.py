@@ -345,8 +345,6 @@ def test_lockout_settings_match_the_baseline():
     assert settings.AXES_LOCKOUT_PARAMETERS == ["username"]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG wenming/core/services.py login_for_token: a successful API log-in does not "
-                                       "reset the failure count as a console log-in does (AXES_RESET_ON_SUCCESS)")
 def test_a_successful_api_login_resets_the_count_like_the_console(user):
     for _ in range(4):
         api_login(password="wrong")

@@ -59,8 +59,6 @@ def test_id_number_with_lower_case_x(world):
     assert names(world.district_admin, number.lower()) == ["周八"]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG wenming/people/queries.py search_q: full-width digits (as Chinese "
-                                       "input methods type them) are blind-indexed as typed, so the ID is not found")
 def test_id_number_typed_with_full_width_digits(world):
     v = world.volunteers["S12"]
     full = v.plain_id_number.translate(str.maketrans("0123456789X", "０１２３４５６７８９Ｘ"))

@@ -1,6 +1,7 @@
 """Use cases of the core: accounts, API tokens, revealing personal data, org nodes."""
 
 from django.contrib.auth import authenticate
+from django.contrib.auth.signals import user_logged_in
 from django.db import transaction
 from django.utils import timezone
 
@@ -25,6 +26,8 @@ def login_for_token(request, username: str, password: str, name: str = "API") ->
         if AxesProxyHandler.is_locked(request, credentials={"username": username}):
             raise Forbidden("登录失败次数过多，账号已锁定30分钟。", code="account_locked", status=429)
         raise Forbidden("用户名或密码不正确。", code="bad_credentials", status=401)
+    # Like a console log-in: axes resets the failure count (AXES_RESET_ON_SUCCESS).
+    user_logged_in.send(sender=user.__class__, request=request, user=user)
     return create_api_token(user, name)
 
 

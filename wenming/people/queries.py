@@ -6,7 +6,7 @@ from django.db.models import BooleanField, Count, ExpressionWrapper, Q
 
 from wenming.core import pii
 from wenming.core.scoping import scoped
-from wenming.core.validators import PHONE_RE
+from wenming.core.validators import PHONE_RE, ascii_form
 
 from .models import Team, TeamMembership, Volunteer
 
@@ -25,7 +25,7 @@ def initials_variants(letters: str) -> list[str]:
 def search_q(text: str) -> Q:
     """How a search box finds a volunteer: exact ID / phone (blind index), volunteer number,
     pinyin (full or initials, `zhs` finds 张三) or the start of a name."""
-    text = (text or "").strip()[:50]
+    text = ascii_form(text or "").strip()[:50]
     if not text:
         return Q()
     if ID_RE.match(text):

@@ -60,9 +60,11 @@ def domain_errors(view):
 
 def _int(value):
     try:
-        return int(value) if value not in (None, "") else None
+        number = int(value) if value not in (None, "") else None
     except (TypeError, ValueError):
         return None
+    # An id beyond 64 bits matches nothing (and would overflow SQLite's integers).
+    return number if number is None or 0 < number < 2**63 else None
 
 
 def _client_ip(request) -> str:
