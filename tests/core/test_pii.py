@@ -199,8 +199,6 @@ def test_the_console_never_pairs_the_masked_id_with_the_birth_date(revealing):
         assert form not in page
 
 
-@pytest.mark.xfail(strict=True, reason="BUG wenming/people/datasets.py export_volunteers: the masked export has a "
-                                       "出生日期 column beside the masked ID: together they are the full ID number")
 def test_the_masked_excel_export_never_pairs_the_masked_id_with_the_birth_date(revealing):
     from wenming.people.datasets import export_volunteers
 

@@ -290,7 +290,9 @@ def export_volunteers(user, *, full: bool = False, within: OrgNode | None = None
         for (pk, number, name, id_number, gender, birth, phone_, code, station, political, avail, guardian,
              guardian_phone, created, source) in chunk:
             yield (
-                number, name, reveal(id_number), GENDER_LABELS.get(gender, gender), birth, reveal(phone_), code,
+                # A masked export leaves the birth date out: it is the very digits the mask hides.
+                number, name, reveal(id_number), GENDER_LABELS.get(gender, gender), birth if full else None,
+                reveal(phone_), code,
                 station, POLITICAL_LABELS.get(political, political), "、".join(skills.get(pk, ())),
                 "、".join(AVAILABILITY.get(a, a) for a in avail or ()), guardian,
                 reveal(guardian_phone) if guardian_phone else "", "是", created, SOURCE_LABELS.get(source, source),
