@@ -1,7 +1,7 @@
 """Exporting ledgers: the same columns as the import, masked unless asked (and allowed), audited,
 scoped, numbers as numbers and dates as dates — checked cell by cell in the file written."""
 
-from datetime import date, datetime
+from datetime import date
 from io import BytesIO
 
 import pytest
