@@ -753,10 +753,14 @@ def bulk_insert(model, rows: list) -> None:
     params = [[v if prep is None else prep.get_db_prep_save(v, db) for v, prep in zip(row, prepare, strict=True)]
               for row in values]
     qn = db.ops.quote_name
-    sql = "INSERT INTO {} ({}) VALUES ({})".format(
-        qn(model._meta.db_table), ", ".join(qn(f.column) for f in fields), ", ".join(["%s"] * len(fields)))
+    table, columns = qn(model._meta.db_table), ", ".join(qn(f.column) for f in fields)
     with db.cursor() as cursor:
-        cursor.executemany(sql, params)
+        if db.vendor == "postgresql":  # COPY: the server's bulk path, no statement to parse per row
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in params:
+                    copy.write_row(row)
+        else:
+            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})", params)
 
 
 def _import_one_by_one(dataset: Dataset, ctx: ImportContext, rows: list[Row]) -> None:
