@@ -33,6 +33,7 @@ from import_volunteers import (  # noqa: E402
     SEED,
     SKILLS,
     bench_environment,
+    drop_bench_database,
     peak_rss_mb,
     phase_prepare,
     run_phase,
@@ -165,6 +166,7 @@ def main() -> None:
               f"+{ours['rss_mb'] - ours['rss_before_mb']:.0f} MB；目标 ≤ {TARGET_RSS_MB} MB）",
               flush=True)
         print(f"比值目标 ≤ {TARGET_RATIO}", flush=True)
+        drop_bench_database("bench_export")
         report("export_volunteers", ours["seconds"], "s", base["seconds"], TARGET_RATIO)
 
 

@@ -146,6 +146,12 @@ PHASES = {"generate": phase_generate, "baseline": phase_baseline, "prepare": pha
 # --- Orchestration --------------------------------------------------------------------------------
 
 
+def drop_bench_database(suffix: str) -> None:
+    url = os.environ.get("DATABASE_URL", "")
+    if url.startswith("postgres"):
+        fresh_postgres(url, suffix, create=False)
+
+
 def bench_environment(tmp: str, suffix: str = "bench_import") -> dict:
     env = dict(os.environ)
     env.setdefault("DJANGO_SETTINGS_MODULE", "wenming.settings")
@@ -159,8 +165,8 @@ def bench_environment(tmp: str, suffix: str = "bench_import") -> dict:
     return env
 
 
-def fresh_postgres(url: str, suffix: str) -> str:
-    """Drop and create <name>_<suffix> on the server of `url`; returns its URL."""
+def fresh_postgres(url: str, suffix: str, *, create: bool = True) -> str:
+    """Drop <name>_<suffix> on the server of `url` and (unless create=False) create it anew; returns its URL."""
     import dj_database_url
     import psycopg
     from psycopg import sql
@@ -171,7 +177,8 @@ def fresh_postgres(url: str, suffix: str) -> str:
                                 "password": cfg["PASSWORD"]}.items() if v}
     with psycopg.connect(dbname="postgres", autocommit=True, **params) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        if create:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     return url.rsplit("/", 1)[0] + "/" + name
 
 
@@ -208,6 +215,7 @@ def main() -> None:
         if ours["errors"]:
             print("  前几条错误：", ours["first_errors"], flush=True)
         print(f"每行 {ours['seconds'] / max(ROWS, 1) * 1e6:.0f} µs；比值目标 ≤ {TARGET_RATIO}", flush=True)
+        drop_bench_database("bench_import")
         report("import_volunteers", ours["seconds"], "s", base["seconds"], TARGET_RATIO)
 
 
