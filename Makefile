@@ -17,6 +17,7 @@ install: $(VENV)/.installed
 
 ## make demo: install, migrate the embedded SQLite database under var/, load the demo district, serve it.
 demo: install
+	@[ -f /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ] || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && apt-get update -qq && apt-get install -y -qq fonts-wqy-zenhei >/dev/null; } || echo "!!! 证明PDF需要中文字体 / certificates need a CJK font: sudo apt-get install fonts-wqy-zenhei"
 	$(PY) manage.py migrate --noinput -v0
 	$(PY) manage.py demo
 	$(PY) manage.py collectstatic --noinput -v0
@@ -34,7 +35,8 @@ lint: install
 	$(VENV)/bin/ruff check .
 
 messages: install
-	$(PY) scripts/compile_messages.py
+	$(PY) manage.py makemessages -l en -i .venv -i tests -i bench -i var -i scripts
+	$(PY) manage.py compilemessages -l en -i .venv
 
 clean-demo:
 	rm -f var/wenming.sqlite3 var/wenming.sqlite3-wal var/wenming.sqlite3-shm

@@ -121,17 +121,6 @@ def phase_ours(path: str) -> dict:
     from wenming.core.excel import get_dataset, run_import
     from wenming.core.models import User
 
-    if os.environ.get("WENMING_BENCH_WHATIF"):
-        # What-if: the region lookup of validate_id_number and the pinyin of a name memoised (one-line
-        # changes proposed for wenming/core/validators.py and wenming/people/services.py). Only with this
-        # variable set; the plain run measures the code as it is.
-        from functools import lru_cache
-
-        from wenming.core import validators
-        from wenming.people import services
-
-        validators._known_region = lru_cache(maxsize=4096)(validators._known_region)
-        services.name_pinyin = lru_cache(maxsize=65536)(services.name_pinyin)
     user = User.objects.get(username="bench")
     started = time.perf_counter()
     report = run_import(get_dataset("volunteers"), user, path)

@@ -13,12 +13,15 @@ PYTHON=${PYTHON:-python3}
 need=()
 command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || need+=(chromium)
 fc-list 2>/dev/null | grep -qi 'Noto Sans CJK' || need+=(fonts-noto-cjk)
+# Certificates (PDF) embed a TrueType CJK font; their tests read the PDF back with poppler.
+[ -f /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ] || need+=(fonts-wqy-zenhei)
+command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "== 安装系统依赖 / installing: ${need[*]}"
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
   else
-    echo "!!! 无法安装 ${need[*]}（需要 root 与 apt-get）：浏览器测试将被跳过 / cannot install ${need[*]}: BROWSER TESTS WILL BE SKIPPED !!!"
+    echo "!!! 无法安装 ${need[*]}（需要 root 与 apt-get）：浏览器测试与证明PDF测试将被跳过 / cannot install ${need[*]}: BROWSER AND PDF TESTS WILL BE SKIPPED !!!"
   fi
 fi
 

@@ -11,6 +11,8 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
 from ninja.throttling import AnonRateThrottle, AuthRateThrottle
 
+from wenming.activities.api import router as activities_router
+from wenming.activities.api import themes_router
 from wenming.core.api import router as core_router
 from wenming.core.auth import api_auth
 from wenming.core.errors import DomainError
@@ -147,3 +149,5 @@ api.add_router("/", core_router)
 api.add_router("/", org_router)
 api.add_router("/volunteers", people_router)
 api.add_router("/teams", teams_router)
+api.add_router("/activities", activities_router)
+api.add_router("/themes", themes_router)

@@ -62,6 +62,8 @@ INSTALLED_APPS = [
     "wenming.org",
     "wenming.people",
     "wenming.ledger",
+    "wenming.activities",
+    "wenming.notices",
     "wenming.demo",
 ]
 
@@ -70,6 +72,7 @@ MIDDLEWARE = [
     "wenming.core.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "wenming.core.middleware.IdleSessionMiddleware",
     "wenming.core.middleware.ChineseFirstLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -142,7 +145,7 @@ LOGIN_URL = "core:login"
 LOGIN_REDIRECT_URL = "core:home"
 LOGOUT_REDIRECT_URL = "core:login"
 SESSION_COOKIE_AGE = 30 * 60  # idle sessions end after 30 minutes
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_SAVE_EVERY_REQUEST = False  # core.middleware.IdleSessionMiddleware pushes the expiry, once a minute
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 # --- Security headers; secure cookies and HSTS when served over HTTPS.
@@ -193,6 +196,9 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = TIME_ZONE
+CELERY_BEAT_SCHEDULE = {
+    "expire-open-checkins": {"task": "activities.expire_open_checkins", "schedule": 300.0},
+}
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 if REDIS_URL:
@@ -201,6 +207,16 @@ if REDIS_URL:
 # --- Domain settings.
 WENMING_DISTRICT_CODE = os.environ.get("WENMING_DISTRICT_CODE", "430502")
 WENMING_AUDIT_RETENTION_DAYS = 180
+# Check-in: opens this long before the start; check-out closes this long after the end,
+# after which an open check-in waits for the organiser's decision. The QR token changes
+# every WENMING_CHECKIN_TOKEN_SECONDS (the current and the previous one are accepted).
+WENMING_CHECKIN_OPENS_MINUTES = int(os.environ.get("WENMING_CHECKIN_OPENS_MINUTES", 30))
+WENMING_CHECKOUT_GRACE_MINUTES = int(os.environ.get("WENMING_CHECKOUT_GRACE_MINUTES", 60))
+WENMING_CHECKIN_TOKEN_SECONDS = 30
+# "Not too much of a good thing": publishing warns when a served target already has more
+# than this many activities that day / that week.
+WENMING_OVERSERVE_PER_DAY = int(os.environ.get("WENMING_OVERSERVE_PER_DAY", 1))
+WENMING_OVERSERVE_PER_WEEK = int(os.environ.get("WENMING_OVERSERVE_PER_WEEK", 3))
 
 LOGGING = {
     "version": 1,

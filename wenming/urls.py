@@ -12,7 +12,11 @@ urlpatterns = [
     path("", include("wenming.core.urls")),
     path("org/", include("wenming.org.urls")),
     path("people/", include("wenming.people.urls")),
+    path("a/", include("wenming.activities.phone_urls")),
+    path("notices/", include("wenming.notices.urls")),
+    path("activities/", include("wenming.activities.urls")),
     path("data/", include("wenming.core.excel_urls")),
+    path("", include("wenming.ledger.urls")),
 ]
 
 handler404 = "wenming.core.views.not_found"

@@ -33,20 +33,29 @@ def _missing_reason() -> str | None:
 
 
 @pytest.fixture(scope="session")
-def browser():
+def browser(pytestconfig):
     reason = _missing_reason()
     if reason:
         message = f"\n\n*** BROWSER TESTS NOT RUN: {reason} ***\n"
         if os.environ.get("WENMING_CI") == "1":
             pytest.fail(message + "WENMING_CI=1: browser tests must run in CI.", pytrace=False)
         pytest.skip(message)
+    # Playwright's sync API allows one instance per process. A module elsewhere that imports this
+    # fixture gets its own session-scoped copy (and this conftest may be loaded twice, under two
+    # module names), so the running browser is kept on the pytest config, which is one per process.
+    running = getattr(pytestconfig, "_wenming_browser", None)
+    if running is not None:
+        yield running
+        return
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        pytestconfig._wenming_browser = b
         try:
             yield b
         finally:
+            pytestconfig._wenming_browser = None
             b.close()
 
 

@@ -3,6 +3,7 @@
 from datetime import date, timedelta
 
 import pytest
+from django.utils import timezone
 from hypothesis import given
 from hypothesis import strategies as st
 from stdnum.cn import ric
@@ -92,7 +93,7 @@ def test_missing():
 
 
 def test_future_birth_date():
-    tomorrow = date.today() + timedelta(days=1)
+    tomorrow = timezone.localdate() + timedelta(days=1)
     assert code_of(make_id_number(tomorrow), validate_id_number) == "id_number_future_birth"
 
 

@@ -18,7 +18,7 @@ def test_demo_accounts_log_in_with_their_roles_and_scopes():
     call_command("demo", volunteers=120, stdout=StringIO(), verbosity=0)
     users = {u.username: u for u in User.objects.filter(is_demo_data=True)}
     assert set(users) == {"demo-centre", "demo-institute", "demo-station", "demo-department", "demo-leader",
-                          "demo-volunteer", "demo-viewer"}
+                          "demo-volunteer", "demo-viewer", "demo-centre2"}
     for user in users.values():
         # The configured hasher (Argon2 in wenming.settings, checked by tests/core; MD5 in the suite for speed).
         assert identify_hasher(user.password).algorithm == get_hashers()[0].algorithm
@@ -32,13 +32,14 @@ def test_demo_accounts_log_in_with_their_roles_and_scopes():
     assert {u.username: u.role for u in users.values()} == {
         "demo-centre": R.DISTRICT_ADMIN, "demo-institute": R.INSTITUTE_ADMIN, "demo-station": R.STATION_ADMIN,
         "demo-department": R.DEPARTMENT, "demo-leader": R.TEAM_LEADER, "demo-volunteer": R.VOLUNTEER,
-        "demo-viewer": R.VIEWER,
+        "demo-viewer": R.VIEWER, "demo-centre2": R.DISTRICT_ADMIN,
     }
     centre = OrgNode.objects.get(depth=1)
     institute = OrgNode.objects.get(name="东风路街道")
     station = OrgNode.objects.get(name="鼓楼亭社区")
     scopes = {name: list(u.scopes.all()) for name, u in users.items()}
     assert scopes["demo-centre"] == scopes["demo-viewer"] == scopes["demo-department"] == [centre]
+    assert scopes["demo-centre2"] == [centre]  # the second approver of recorded hours
     assert scopes["demo-institute"] == [institute]
     assert scopes["demo-station"] == [station] and OrgNode.objects.get_parent(station) == institute
     assert users["demo-department"].department.name == "区委宣传部"

@@ -361,6 +361,11 @@ class Dataset:
         self.by_key = {c.key: c for c in self.columns}
 
     @property
+    def importable(self) -> bool:
+        """False for ledgers that can only be exported (service records: hours are never typed in)."""
+        return self.import_row is not None or self.import_batch is not None
+
+    @property
     def import_columns(self) -> list[Column]:
         return [c for c in self.columns if c.imported]
 
@@ -889,6 +894,8 @@ def run_import(dataset: Dataset, user, file, *, dry_run: bool = False, progress=
     be imported at all and Forbidden for a role that may not import; otherwise every row's
     fate is in the report. A dry run writes nothing."""
     require_import(user)
+    if not dataset.importable:
+        raise Forbidden(f"“{dataset.title}”只能导出，不能导入。", code="export_only")
     fh = open(file, "rb") if isinstance(file, (str, os.PathLike)) else file
     try:
         sheet = open_sheet(fh, dataset)

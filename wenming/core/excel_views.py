@@ -130,7 +130,7 @@ def _report_page(request, dataset, report, token: str, filename: str):
 @login_required
 def index(request):
     user = request.user
-    rows = [{"dataset": ds, "import": excel.can_import(user), "export": excel.can_export(user),
+    rows = [{"dataset": ds, "import": ds.importable and excel.can_import(user), "export": excel.can_export(user),
              "full": ds.reveals and can_reveal(user)} for ds in excel.datasets()]
     if not any(r["import"] or r["export"] for r in rows):
         return _error_page(request, 403, _("您的角色无权导入或导出数据。"))
@@ -143,6 +143,8 @@ def import_view(request, dataset):
     ds = _dataset(dataset)
     if ds is None:
         return _error_page(request, 404, _("没有这类台账。"))
+    if not ds.importable:
+        return _error_page(request, 404, _("该台账只能导出，不能导入。"))
     if not excel.can_import(request.user):
         return _error_page(request, 403, _("您的角色无权导入数据。"))
     purge_expired()
@@ -289,6 +291,8 @@ def template_view(request, dataset):
     ds = _dataset(dataset)
     if ds is None:
         return _error_page(request, 404, _("没有这类台账。"))
+    if not ds.importable:
+        return _error_page(request, 404, _("该台账只能导出，不能导入。"))
     if not excel.can_import(request.user):
         return _error_page(request, 403, _("您的角色无权导入数据。"))
     return FileResponse(BytesIO(excel.template_workbook(ds)), as_attachment=True,

@@ -1,3 +1,5 @@
+import time
+
 from django.conf import settings
 from django.utils import translation
 
@@ -16,6 +18,33 @@ class RequestContextMiddleware:
             return self.get_response(request)
         finally:
             current_ip.reset(token)
+
+
+class IdleSessionMiddleware:
+    """Idle sessions end after SESSION_COOKIE_AGE (30 minutes): each request of a logged-in
+    session pushes the expiry forward — but writes the session at most once a minute, not on
+    every request (SESSION_SAVE_EVERY_REQUEST would cost a write and a commit per page)."""
+
+    KEY = "_touched"
+    EVERY = 60  # seconds: the idle limit is kept to within a minute
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        session = getattr(request, "session", None)
+        if session is not None and session.get("_auth_user_id"):
+            now = int(time.time())
+            if now - int(session.get(self.KEY, 0) or 0) >= self.EVERY:
+                session[self.KEY] = now  # marks it modified: saved with a fresh expiry
+        return self.get_response(request)
+
+
+def mark_session_pushed(sender, request, user, **kwargs):
+    """A log-in saves the session with a fresh expiry: that is the first push (user_logged_in)."""
+    session = getattr(request, "session", None)
+    if session is not None:
+        session[IdleSessionMiddleware.KEY] = int(time.time())
 
 
 class SecurityHeadersMiddleware:

@@ -67,6 +67,15 @@ def scoped(queryset, user):
     return queryset.filter(q)
 
 
+def scoped_within(queryset, user, within: OrgNode | None = None):
+    """`scoped`, narrowed to the subtree of `within` when given (exports of one branch)."""
+    queryset = scoped(queryset, user)
+    if within is None:
+        return queryset
+    field = queryset.model.SCOPE_NODE_FIELD
+    return queryset.filter(**{f"{field}__path__startswith" if field else "path__startswith": within.path})
+
+
 def reaches_everything(user) -> bool:
     roots = _root_paths()
     return bool(roots) and set(roots) <= set(reach_paths(user))

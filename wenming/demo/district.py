@@ -28,6 +28,7 @@ from wenming.people.models import Team, TeamMembership, Volunteer
 from wenming.people.services import AVAILABILITY, VolunteerData, build_volunteer, volunteer_number
 
 from . import names
+from .activities import ActivityBuilder
 
 SEED = 20200305  # 学雷锋日 of the year the seed's figures start from
 DEFAULT_VOLUNTEERS = 2000
@@ -156,6 +157,8 @@ ACCOUNTS = [
     ("demo-leader", User.Role.TEAM_LEADER, "team"),
     ("demo-volunteer", User.Role.VOLUNTEER, "station"),
     ("demo-viewer", User.Role.VIEWER, "centre"),
+    # A second district admin: recorded hours (补录) need someone other than the one who entered them.
+    ("demo-centre2", User.Role.DISTRICT_ADMIN, "centre"),
 ]
 
 
@@ -190,6 +193,7 @@ class Summary:
     memberships: int = 0
     elapsed: float = 0.0
     accounts: list = field(default_factory=list)
+    activities: dict = field(default_factory=dict)  # see activities.ActivitySummary
 
 
 def station_rows() -> list[tuple[str, str, str]]:
@@ -367,6 +371,7 @@ class DistrictBuilder:
             self._volunteers()
             self._teams()
             self._accounts()
+            self.summary.activities = ActivityBuilder(self).build().as_dict()
             audit.record(None, "demo.load", self.centre, after=self._counts(), note="加载演示区县数据（双清区）")
         self.summary.elapsed = time.monotonic() - started
         return self.summary
@@ -375,7 +380,7 @@ class DistrictBuilder:
         s = self.summary
         return {"institutes": s.institutes, "stations": s.stations, "platforms": s.platforms, "teams": s.teams,
                 "social_orgs": s.social_orgs, "sites": s.sites, "contact_points": s.contact_points,
-                "volunteers": s.volunteers, "seed": self.seed}
+                "volunteers": s.volunteers, "seed": self.seed, "activities": s.activities}
 
     # Configuration rows have no demo flag; reuse them if a district already configured them.
     def _reference_data(self) -> None:

@@ -139,6 +139,8 @@ class ServiceRecord(AppendOnlyModel):
             models.Index(fields=["volunteer", "kind", "minutes"], name="ledger_rec_vol_kind"),
             models.Index(fields=["volunteer", "source_type", "source_id"], name="ledger_rec_vol_source"),
             models.Index(fields=["node", "service_date"], name="ledger_rec_node_date"),
+            # The console's lists, newest first: the first page without sorting every record in reach.
+            models.Index(fields=["-service_date", "-id"], name="ledger_rec_date_id"),
         ]
 
     def __str__(self):
@@ -374,3 +376,54 @@ class PointEntry(AppendOnlyModel):
             models.Index(fields=["account", "amount"], name="ledger_entry_acct_amount"),
             models.Index(fields=["account", "movement"], name="ledger_entry_acct_mvmt"),
         ]
+
+
+class Certificate(AppendOnlyModel):
+    """A service record certificate (志愿服务记录证明) as it was issued: permanent, verifiable online.
+
+    `snapshot` keeps what was certified — the volunteer's name, ID type and masked number,
+    volunteer number, every service line and the totals — so the PDF and the public
+    verification page show the same thing years later, whatever happens to the records.
+    `content_hash` is an HMAC (ledger key) over the number and the snapshot: a row changed
+    behind the application's back no longer verifies.
+    """
+
+    number = models.CharField(_("证明编号"), max_length=24, unique=True)
+    volunteer = models.ForeignKey(
+        Volunteer, verbose_name=_("志愿者"), on_delete=models.PROTECT, related_name="certificates"
+    )
+    period_start = models.DateField(_("起始日期"))
+    period_end = models.DateField(_("截止日期"))
+    node = models.ForeignKey(
+        OrgNode, verbose_name=_("出具单位"), on_delete=models.PROTECT, related_name="certificates"
+    )
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("经办人"), on_delete=models.PROTECT, related_name="+"
+    )
+    issued_at = models.DateTimeField(_("出具时间"), default=timezone.now)
+    verified_minutes = models.BigIntegerField(_("核验时长（分钟）"))
+    recorded_minutes = models.BigIntegerField(_("补录时长（分钟）"))
+    services = models.PositiveIntegerField(_("服务次数"))
+    snapshot = models.JSONField(_("证明内容"))
+    content_hash = models.CharField(max_length=64)
+
+    SCOPE_NODE_FIELD = "volunteer__station"
+    SCOPE_OWNER_FIELD = "volunteer__user"
+
+    class Meta:
+        verbose_name = _("志愿服务记录证明")
+        verbose_name_plural = _("志愿服务记录证明")
+        ordering = ["-issued_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(period_end__gte=F("period_start")), name="ledger_certificate_period"
+            ),
+        ]
+        indexes = [models.Index(fields=["volunteer", "issued_at"], name="ledger_cert_vol_issued")]
+
+    def __str__(self):
+        return self.number
+
+    @property
+    def total_minutes(self) -> int:
+        return self.verified_minutes + self.recorded_minutes

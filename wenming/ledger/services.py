@@ -6,6 +6,7 @@
   recorded hours (补录), entered with a reason, approved by a second person.
 - `request_adjustment` / `request_reversal` → the same approval — corrections.
 - `transfer`, `award_bonus`, `reverse_movement` — points, double entry.
+- `issue_certificate` — a service record certificate (志愿服务记录证明), sealed and numbered.
 
 The ledger knows nothing of activities or needs beyond the `source_type`/`source_id`
 it records. Callers that settle an activity check who may settle it; the ledger
@@ -14,8 +15,12 @@ checks the rules of hours and points.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
+import os
 import re
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
 
@@ -24,13 +29,15 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 
 from wenming.core import audit
-from wenming.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from wenming.core.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited
+from wenming.core.models import OrgNode
 from wenming.core.scoping import require_manager
+from wenming.core.services import next_in_sequence
 from wenming.people.models import Volunteer
 
 from . import rules, signals
-from .chain import content_of, head_seal, record_hash
-from .models import Account, HoursRequest, LedgerChain, PointEntry, PointMovement, ServiceRecord
+from .chain import content_of, head_seal, ledger_key, record_hash
+from .models import Account, Certificate, HoursRequest, LedgerChain, PointEntry, PointMovement, ServiceRecord
 
 MAX_MINUTES = 10_000_000
 SAME_APPROVER_MESSAGE = "补录或更正的时长须由录入人以外的另一名管理员审批，您不能审批自己录入的申请。"
@@ -793,3 +800,140 @@ def reverse_movement(by, movement: PointMovement, *, reason: str) -> PointMoveme
             note=reason,
         )
     return reversal
+
+
+# --- Certificates (志愿服务记录证明) ----------------------------------------------------------------
+
+CERTIFICATE_MAX_YEARS = 50
+CERTIFICATE_MAX_LINES = 5000
+CERTIFICATE_DAILY_LIMIT = 20  # certificates a volunteer may request for themselves in a day
+
+
+def _period(start, end) -> tuple[date, date]:
+    if not isinstance(start, date) or not isinstance(end, date):
+        raise InvalidInput("请填写证明期间的起止日期。", code="period_missing")
+    start = start.date() if isinstance(start, datetime) else start
+    end = end.date() if isinstance(end, datetime) else end
+    if end < start:
+        raise InvalidInput("截止日期不能早于起始日期。", code="period_invalid")
+    if end > timezone.localdate():
+        raise InvalidInput("截止日期不能晚于今天。", code="period_future")
+    if (end - start).days > CERTIFICATE_MAX_YEARS * 366:
+        raise InvalidInput(f"证明期间不能超过{CERTIFICATE_MAX_YEARS}年。", code="period_too_long")
+    return start, end
+
+
+def _issuing_node(node_ids: set[int], fallback):
+    """The lowest organisation above every organisation that recorded a line (谁记录谁证明)."""
+    paths = list(OrgNode.objects.filter(pk__in=node_ids).values_list("path", flat=True))
+    prefix = os.path.commonprefix(paths) if paths else ""
+    prefix = prefix[: len(prefix) - len(prefix) % OrgNode.steplen]
+    return OrgNode.objects.filter(path=prefix).first() if prefix else fallback
+
+
+def certificate_hash(number: str, snapshot: dict) -> str:
+    """HMAC (ledger key) over the certificate's number and content, as canonical JSON."""
+    message = json.dumps(
+        {"number": number, "snapshot": snapshot}, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    ).encode()
+    return hmac.new(ledger_key(), message, hashlib.sha256).hexdigest()
+
+
+def certificate_is_intact(cert: Certificate) -> bool:
+    return hmac.compare_digest(cert.content_hash, certificate_hash(cert.number, cert.snapshot))
+
+
+def issue_certificate(by, volunteer: Volunteer, start, end) -> Certificate:
+    """Issue a service record certificate for `volunteer` over [start, end] (dates, inclusive).
+
+    The volunteer may request their own; a manager may issue one for a volunteer of a station
+    in reach. The certificate keeps a snapshot of what it certifies (lines and totals, the
+    name, the masked ID number), is numbered WM-<year>-<6 digits> from a row-locked counter,
+    is sealed with a keyed hash and audited. Its issuing organisation is the lowest
+    organisation above every organisation that recorded one of its services.
+    """
+    from .queries import certificate_lines
+
+    if not getattr(by, "is_authenticated", False):
+        raise Forbidden("请先登录。", code="not_authenticated", status=401)
+    own = volunteer.user_id is not None and volunteer.user_id == by.pk
+    if not own:
+        require_manager(by, volunteer.station)
+    start, end = _period(start, end)
+    if own:
+        today = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+        if (
+            Certificate.objects.filter(volunteer=volunteer, issued_by=by, issued_at__gte=today).count()
+            >= CERTIFICATE_DAILY_LIMIT
+        ):
+            raise RateLimited(
+                f"今天已出具{CERTIFICATE_DAILY_LIMIT}份证明，请明天再申请，或下载已出具的证明。",
+                code="certificate_limit",
+            )
+    lines = certificate_lines(volunteer, start, end, limit=CERTIFICATE_MAX_LINES + 1)
+    if not lines:
+        raise InvalidInput("该期间没有服务记录，无法出具证明。", code="no_records")
+    if len(lines) > CERTIFICATE_MAX_LINES:
+        raise InvalidInput(
+            f"该期间的服务记录超过{CERTIFICATE_MAX_LINES}条，请缩短证明期间，分次出具。",
+            code="too_many_lines",
+        )
+    issuer = _issuing_node({line.pop("node_id") for line in lines}, volunteer.station)
+    verified = sum(line["verified"] for line in lines)
+    recorded_ = sum(line["recorded"] for line in lines)
+    now = timezone.now()
+    snapshot = {
+        "v": 1,
+        "volunteer": {
+            "name": volunteer.name,
+            "gender": volunteer.get_gender_display(),
+            "id_type": volunteer.id_type,
+            "id_number_masked": volunteer.id_number_masked,
+            "number": volunteer.number,
+        },
+        "period": [start.isoformat(), end.isoformat()],
+        "issuer": {
+            "name": issuer.name,
+            "division_code": issuer.division_code,
+            "responsible": issuer.secretary,
+            "handler": "本人申请，平台自助出具" if own else str(by),
+        },
+        "issued_at": timezone.localtime(now).isoformat(),
+        "lines": lines,
+        "totals": {
+            "verified_minutes": verified,
+            "recorded_minutes": recorded_,
+            "total_minutes": verified + recorded_,
+            "services": len(lines),
+        },
+    }
+    with transaction.atomic():
+        year = timezone.localdate(now).year
+        number = f"WM-{year}-{next_in_sequence(f'certificate-{year}'):06d}"
+        cert = Certificate.objects.create(
+            number=number,
+            volunteer=volunteer,
+            period_start=start,
+            period_end=end,
+            node=issuer,
+            issued_by=by,
+            issued_at=now,
+            verified_minutes=verified,
+            recorded_minutes=recorded_,
+            services=len(lines),
+            snapshot=snapshot,
+            content_hash=certificate_hash(number, snapshot),
+        )
+        audit.record(
+            by,
+            "ledger.certificate.issue",
+            cert,
+            after={
+                "number": number,
+                "volunteer": volunteer.pk,
+                "period": snapshot["period"],
+                "node": issuer.pk,
+                **snapshot["totals"],
+            },
+        )
+    return cert

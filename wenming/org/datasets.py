@@ -22,7 +22,7 @@ from wenming.core.excel import (
     register_dataset,
 )
 from wenming.core.models import OrgNode
-from wenming.core.scoping import in_reach, require_manager, scoped
+from wenming.core.scoping import in_reach, require_manager, scoped_within
 from wenming.core.services import CHILD_KIND, create_node
 
 from .models import Site
@@ -96,20 +96,13 @@ def import_node(ctx: ImportContext, values: dict) -> None:
     ctx.remember(node)
 
 
-def nodes_query(user, within: OrgNode | None):
-    qs = scoped(OrgNode.objects.all(), user)
-    if within is not None:
-        qs = qs.filter(path__startswith=within.path)
-    return qs
-
-
 def export_nodes(user, *, full: bool = False, within: OrgNode | None = None):
     """In tree order, so that a parent always comes before its children (the file re-imports)."""
     codes: dict[str, str] = {}
     fields = ("path", "division_code", "name", "kind", "secretary", "contact_phone", "address", "lat", "lng",
               "is_demonstration")
     for path, code, name, kind, secretary, phone, address, lat, lng, demo in \
-            nodes_query(user, within).order_by("path").values_list(*fields).iterator(chunk_size=2000):
+            scoped_within(OrgNode.objects.all(), user, within).order_by("path").values_list(*fields).iterator(chunk_size=2000):
         codes[path] = code
         parent_path = path[:-OrgNode.steplen]
         parent = codes.get(parent_path) if parent_path else ""
@@ -126,7 +119,7 @@ NODES = register_dataset(Dataset(
     columns=NODE_COLUMNS,
     import_row=import_node,
     export_rows=export_nodes,
-    export_count=lambda user, within=None: nodes_query(user, within).count(),
+    export_count=lambda user, within=None: scoped_within(OrgNode.objects.all(), user, within).count(),
     key=lambda values: values.get("division_code"),
     audit_name="org",
     error_columns=NODE_ERRORS,
@@ -173,16 +166,9 @@ def import_site(ctx: ImportContext, values: dict) -> None:
     create_site(ctx.user, node, **fields)
 
 
-def sites_query(user, within: OrgNode | None):
-    qs = scoped(Site.objects.all(), user)
-    if within is not None:
-        qs = qs.filter(node__path__startswith=within.path)
-    return qs
-
-
 def export_sites(user, *, full: bool = False, within: OrgNode | None = None):
     fields = ("node__division_code", "node__name", "name", "kind", "address", "lat", "lng", "radius_m")
-    rows = sites_query(user, within).order_by("node__path", "id").values_list(*fields).iterator(chunk_size=2000)
+    rows = scoped_within(Site.objects.all(), user, within).order_by("node__path", "id").values_list(*fields).iterator(chunk_size=2000)
     for code, node, name, kind, address, lat, lng, radius in rows:
         yield (code, node, name, SITE_KIND_LABELS.get(kind, kind), address, lat, lng, radius)
 
@@ -193,7 +179,7 @@ SITES = register_dataset(Dataset(
     columns=SITE_COLUMNS,
     import_row=import_site,
     export_rows=export_sites,
-    export_count=lambda user, within=None: sites_query(user, within).count(),
+    export_count=lambda user, within=None: scoped_within(Site.objects.all(), user, within).count(),
     key=lambda values: (values.get("node_code"), values.get("name")),
     audit_name="site",
     error_columns=SITE_ERRORS,

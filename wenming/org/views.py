@@ -16,8 +16,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from wenming.core import services as core_services
-from wenming.core.errors import DomainError, Forbidden, NotFound
+from wenming.core.errors import NotFound
 from wenming.core.models import OrgNode
+from wenming.core.pages import forbidden_page, submit_form
 from wenming.core.scoping import can_manage, get_scoped, nodes_in_reach
 
 from . import forms, queries, services
@@ -35,14 +36,6 @@ def _get(queryset, user, pk):
         return get_scoped(queryset, user, pk)
     except NotFound:
         raise Http404
-
-
-def _forbidden(request, message=None):
-    return render(
-        request, "core/error.html",
-        {"title": _("无权操作"), "message": message or _("您的角色或管辖范围不允许进行此项操作。")},
-        status=403,
-    )
 
 
 def _form_page(request, form, *, title, back, submit=None, intro=None, status=200):
@@ -94,22 +87,17 @@ def node_add(request, pk):
     user = request.user
     parent = _get(OrgNode.objects.all(), user, pk)
     if not can_manage(user, parent):
-        return _forbidden(request)
+        return forbidden_page(request)
     child_kind = core_services.CHILD_KIND.get(parent.kind)
     if child_kind is None:
         messages.error(request, _("实践站之下不能再设下级组织。"))
         return redirect("org:node", pk=parent.pk)
     form = forms.NodeForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            node = core_services.create_node(user, parent, **form.cleaned_data)
-        except Forbidden as exc:
-            return _forbidden(request, exc.message)
-        except DomainError as exc:
-            form.add_domain_error(exc)
-        else:
-            messages.success(request, _("已新增“%(name)s”。") % {"name": node.name})
-            return redirect("org:node", pk=node.pk)
+    done = submit_form(request, form, lambda data: core_services.create_node(user, parent, **data),
+                       success=lambda node: _("已新增“%(name)s”。") % {"name": node.name},
+                       then=lambda node: redirect("org:node", pk=node.pk))
+    if done:
+        return done
     label = OrgNode.Kind(child_kind).label
     return _form_page(request, form, title=_("在“%(parent)s”下新增%(kind)s") % {"parent": parent.name, "kind": label},
                       back=reverse("org:node", args=[parent.pk]), submit=_("新增"))
@@ -121,19 +109,14 @@ def node_edit(request, pk):
     user = request.user
     node = _get(OrgNode.objects.all(), user, pk)
     if not can_manage(user, node):
-        return _forbidden(request)
+        return forbidden_page(request)
     initial = {f: getattr(node, f) for f in core_services.NODE_FIELDS}
     form = forms.NodeForm(request.POST or None, initial=initial, editing=True)
-    if request.method == "POST" and form.is_valid():
-        try:
-            core_services.update_node(user, node, **form.cleaned_data)
-        except Forbidden as exc:
-            return _forbidden(request, exc.message)
-        except DomainError as exc:
-            form.add_domain_error(exc)
-        else:
-            messages.success(request, _("已保存。"))
-            return redirect("org:node", pk=node.pk)
+    done = submit_form(request, form, lambda data: core_services.update_node(user, node, **data),
+                       success=_("已保存。"),
+                       then=redirect("org:node", pk=node.pk))
+    if done:
+        return done
     intro = _("区划代码：%(code)s（不可修改）") % {"code": node.division_code}
     return _form_page(request, form, title=_("编辑“%(name)s”") % {"name": node.name},
                       back=reverse("org:node", args=[node.pk]), intro=intro)
@@ -168,26 +151,23 @@ def platform_edit(request, pk):
 def _platform_form(request, platform):
     user = request.user
     if not can_manage(user):
-        return _forbidden(request, _("仅区文明办管理员可以维护平台。"))
+        return forbidden_page(request, _("仅区文明办管理员可以维护平台。"))
     initial = {}
     if platform:
         initial = {"name": platform.name, "lead_department": platform.lead_department_id,
                    "description": platform.description}
     form = forms.PlatformForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            if platform:
-                services.update_platform(user, platform, **data)
-            else:
-                platform = services.create_platform(user, **data)
-        except Forbidden as exc:
-            return _forbidden(request, exc.message)
-        except DomainError as exc:
-            form.add_domain_error(exc)
-        else:
-            messages.success(request, _("平台“%(name)s”已保存。") % {"name": platform.name})
-            return redirect("org:platforms")
+
+    def save(data):
+        if platform:
+            return services.update_platform(user, platform, **data)
+        return services.create_platform(user, **data)
+
+    done = submit_form(request, form, save,
+                       success=lambda saved: _("平台“%(name)s”已保存。") % {"name": saved.name},
+                       then=redirect("org:platforms"))
+    if done:
+        return done
     title = _("编辑平台“%(name)s”") % {"name": platform.name} if platform else _("新建平台")
     return _form_page(request, form, title=title, back=reverse("org:platforms"))
 
@@ -197,18 +177,13 @@ def _platform_form(request, platform):
 def department_add(request):
     user = request.user
     if not can_manage(user):
-        return _forbidden(request, _("仅区文明办管理员可以维护区直部门。"))
+        return forbidden_page(request, _("仅区文明办管理员可以维护区直部门。"))
     form = forms.DepartmentForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            dept = services.create_department(user, **form.cleaned_data)
-        except Forbidden as exc:
-            return _forbidden(request, exc.message)
-        except DomainError as exc:
-            form.add_domain_error(exc)
-        else:
-            messages.success(request, _("部门“%(name)s”已新增。") % {"name": dept.name})
-            return redirect("org:platforms")
+    done = submit_form(request, form, lambda data: services.create_department(user, **data),
+                       success=lambda dept: _("部门“%(name)s”已新增。") % {"name": dept.name},
+                       then=redirect("org:platforms"))
+    if done:
+        return done
     return _form_page(request, form, title=_("新增区直部门"), back=reverse("org:platforms"), submit=_("新增"))
 
 
@@ -230,20 +205,18 @@ def social_org_add(request):
     user = request.user
     nodes = queries.manageable_nodes(user)
     if not nodes.exists():
-        return _forbidden(request)
+        return forbidden_page(request)
     form = forms.SocialOrgForm(request.POST or None, nodes=nodes)
-    if request.method == "POST" and form.is_valid():
-        data = dict(form.cleaned_data)
+
+    def save(data):
         node = data.pop("node")
-        try:
-            org = services.create_social_org(user, node, **data)
-        except Forbidden as exc:
-            return _forbidden(request, exc.message)
-        except DomainError as exc:
-            form.add_domain_error(exc)
-        else:
-            messages.success(request, _("公益组织“%(name)s”已登记。") % {"name": org.name})
-            return redirect("org:social_orgs")
+        return services.create_social_org(user, node, **data)
+
+    done = submit_form(request, form, save,
+                       success=lambda org: _("公益组织“%(name)s”已登记。") % {"name": org.name},
+                       then=redirect("org:social_orgs"))
+    if done:
+        return done
     return _form_page(request, form, title=_("登记公益组织"), back=reverse("org:social_orgs"), submit=_("登记"))
 
 
@@ -253,19 +226,14 @@ def social_org_edit(request, pk):
     user = request.user
     org = _get(SocialOrganization.objects.select_related("node"), user, pk)
     if not can_manage(user, org.node):
-        return _forbidden(request)
+        return forbidden_page(request)
     initial = {"name": org.name, "credit_code": org.credit_code, "contact": org.contact, "phone": org.phone}
     form = forms.SocialOrgForm(request.POST or None, initial=initial, editing=True)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.update_social_org(user, org, **form.cleaned_data)
-        except Forbidden as exc:
-            return _forbidden(request, exc.message)
-        except DomainError as exc:
-            form.add_domain_error(exc)
-        else:
-            messages.success(request, _("已保存。"))
-            return redirect("org:social_orgs")
+    done = submit_form(request, form, lambda data: services.update_social_org(user, org, **data),
+                       success=_("已保存。"),
+                       then=redirect("org:social_orgs"))
+    if done:
+        return done
     return _form_page(request, form, title=_("编辑公益组织“%(name)s”") % {"name": org.name},
                       back=reverse("org:social_orgs"), intro=_("所属组织：%(node)s") % {"node": org.node.name})
 
@@ -301,24 +269,22 @@ def site_add(request):
     user = request.user
     nodes = queries.manageable_nodes(user)
     if not nodes.exists():
-        return _forbidden(request)
+        return forbidden_page(request)
     initial = {}
     wanted = request.GET.get("node", "")
     if wanted.isdigit() and len(wanted) < 19:
         initial["node"] = int(wanted)
     form = forms.SiteForm(request.POST or None, nodes=nodes, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        data = dict(form.cleaned_data)
+
+    def save(data):
         node = data.pop("node")
-        try:
-            site = services.create_site(user, node, **data)
-        except Forbidden as exc:
-            return _forbidden(request, exc.message)
-        except DomainError as exc:
-            form.add_domain_error(exc)
-        else:
-            messages.success(request, _("阵地“%(name)s”已新增。") % {"name": site.name})
-            return redirect("org:site", pk=site.pk)
+        return services.create_site(user, node, **data)
+
+    done = submit_form(request, form, save,
+                       success=lambda site: _("阵地“%(name)s”已新增。") % {"name": site.name},
+                       then=lambda site: redirect("org:site", pk=site.pk))
+    if done:
+        return done
     return _form_page(request, form, title=_("新增阵地"), back=reverse("org:sites"), submit=_("新增"))
 
 
@@ -328,19 +294,14 @@ def site_edit(request, pk):
     user = request.user
     site = _get(Site.objects.select_related("node"), user, pk)
     if not can_manage(user, site.node):
-        return _forbidden(request)
+        return forbidden_page(request)
     initial = {f: getattr(site, f) for f in services.SITE_FIELDS}
     form = forms.SiteForm(request.POST or None, initial=initial, editing=True)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.update_site(user, site, **form.cleaned_data)
-        except Forbidden as exc:
-            return _forbidden(request, exc.message)
-        except DomainError as exc:
-            form.add_domain_error(exc)
-        else:
-            messages.success(request, _("已保存。"))
-            return redirect("org:site", pk=site.pk)
+    done = submit_form(request, form, lambda data: services.update_site(user, site, **data),
+                       success=_("已保存。"),
+                       then=redirect("org:site", pk=site.pk))
+    if done:
+        return done
     return _form_page(request, form, title=_("编辑阵地“%(name)s”") % {"name": site.name},
                       back=reverse("org:site", args=[site.pk]),
                       intro=_("所属组织：%(node)s") % {"node": site.node.name})
@@ -393,19 +354,11 @@ def contact_point_visit(request, pk):
     user = request.user
     cp = _contact_point(request, pk)
     if not can_manage(user, cp.node):
-        return _forbidden(request)
+        return forbidden_page(request)
     form = forms.VisitForm(request.POST)
-    if form.is_valid():
-        try:
-            services.log_guidance_visit(user, cp, **form.cleaned_data)
-        except Forbidden as exc:
-            return _forbidden(request, exc.message)
-        except DomainError as exc:
-            form.add_domain_error(exc)
-        else:
-            messages.success(request, _("指导记录已登记。"))
-            return redirect("org:contact_point", pk=cp.pk)
-    return _contact_point_page(request, cp, form)
+    done = submit_form(request, form, lambda data: services.log_guidance_visit(user, cp, **data),
+                       success=_("指导记录已登记。"), then=redirect("org:contact_point", pk=cp.pk))
+    return done or _contact_point_page(request, cp, form)
 
 
 @login_required
@@ -414,20 +367,18 @@ def contact_point_add(request):
     user = request.user
     nodes = queries.manageable_nodes(user, (OrgNode.Kind.INSTITUTE, OrgNode.Kind.STATION))
     if not nodes.exists():
-        return _forbidden(request)
+        return forbidden_page(request)
     form = forms.ContactPointForm(request.POST or None, nodes=nodes)
-    if request.method == "POST" and form.is_valid():
-        data = dict(form.cleaned_data)
+
+    def save(data):
         node = data.pop("node")
-        try:
-            cp = services.create_contact_point(user, node, **data)
-        except Forbidden as exc:
-            return _forbidden(request, exc.message)
-        except DomainError as exc:
-            form.add_domain_error(exc)
-        else:
-            messages.success(request, _("联系点已建立。"))
-            return redirect("org:contact_point", pk=cp.pk)
+        return services.create_contact_point(user, node, **data)
+
+    done = submit_form(request, form, save,
+                       success=_("联系点已建立。"),
+                       then=lambda cp: redirect("org:contact_point", pk=cp.pk))
+    if done:
+        return done
     return _form_page(request, form, title=_("建立联系点"), back=reverse("org:contact_points"), submit=_("建立"))
 
 
@@ -437,19 +388,14 @@ def contact_point_edit(request, pk):
     user = request.user
     cp = _contact_point(request, pk)
     if not can_manage(user, cp.node):
-        return _forbidden(request)
+        return forbidden_page(request)
     initial = {"party": cp.party, "party_title": cp.party_title, "frequency_days": cp.frequency_days}
     form = forms.ContactPointForm(request.POST or None, initial=initial, editing=True)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.update_contact_point(user, cp, **form.cleaned_data)
-        except Forbidden as exc:
-            return _forbidden(request, exc.message)
-        except DomainError as exc:
-            form.add_domain_error(exc)
-        else:
-            messages.success(request, _("已保存。"))
-            return redirect("org:contact_point", pk=cp.pk)
+    done = submit_form(request, form, lambda data: services.update_contact_point(user, cp, **data),
+                       success=_("已保存。"),
+                       then=redirect("org:contact_point", pk=cp.pk))
+    if done:
+        return done
     intro = _("%(kind)s · 联系点：%(node)s · 建立于 %(start)s") % {
         "kind": cp.get_kind_display(), "node": cp.node.name, "start": cp.started_on.isoformat()}
     return _form_page(request, form, title=_("编辑联系点"), back=reverse("org:contact_point", args=[cp.pk]),

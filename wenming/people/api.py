@@ -5,6 +5,7 @@ from datetime import datetime
 from ninja import Query, Router, Schema
 from pydantic import Field
 
+from wenming.core.errors import InvalidInput
 from wenming.core.models import OrgNode, Skill
 from wenming.core.pagination import IdFilter, PageParams, paginate
 from wenming.core.scoping import get_scoped, scoped
@@ -38,11 +39,17 @@ class VolunteerOut(Schema):
     created_at: datetime
 
 
+def skill_names(v: Volunteer) -> list[str]:
+    """A listed volunteer carries its skills' names (queries.VolunteerSearch); a single one asks."""
+    names = getattr(v, "skill_names", None)
+    return names if names is not None else [s.name for s in v.skills.all()]
+
+
 def volunteer_out(v: Volunteer) -> dict:
     return {
         "id": v.pk, "number": v.number, "name": v.name, "gender": v.gender, "age": v.age,
         "id_type": v.id_type, "id_number": v.id_number_masked, "phone": v.phone_masked,
-        "political_status": v.political_status, "skills": [s.name for s in v.skills.all()],
+        "political_status": v.political_status, "skills": skill_names(v),
         "station_id": v.station_id, "station_name": v.station.name, "availability": v.availability,
         "guardian_name": v.guardian_name, "source": v.source, "created_at": v.created_at,
     }
@@ -50,7 +57,11 @@ def volunteer_out(v: Volunteer) -> dict:
 
 class VolunteerPage(Schema):
     items: list[VolunteerOut]
-    count: int
+    count: int = Field(description=f"符合条件的志愿者数，最多计到 {queries.COUNT_CAP}")
+    count_is_capped: bool = Field(
+        description=f"为 true 时实际多于 {queries.COUNT_CAP} 名（count 为 {queries.COUNT_CAP}）；"
+                    "仍可继续翻页，直到某页 items 为空"
+    )
 
 
 class VolunteerFilter(Schema):
@@ -83,8 +94,6 @@ class VolunteerPatch(Schema):
 
 
 def _skills(ids: list[int]) -> list[Skill]:
-    from wenming.core.errors import InvalidInput
-
     skills = list(Skill.objects.filter(pk__in=ids))
     if len(skills) != len(set(ids)):
         raise InvalidInput("技能不在可选范围内。", code="skill_invalid")
@@ -97,9 +106,17 @@ def _volunteers(user):
 
 @router.get("", response=VolunteerPage, summary="志愿者列表与搜索")
 def list_volunteers(request, filters: Query[VolunteerFilter], page: Query[PageParams]):
-    qs = queries.volunteers_for(request.auth, text=filters.q or "", station_id=filters.station_id,
-                                skill_id=filters.skill_id).prefetch_related("skills")
-    return paginate(qs, page, volunteer_out)
+    start = (page.page - 1) * page.page_size
+    results = queries.search_volunteers(request.auth, text=filters.q or "", station_id=filters.station_id,
+                                         skill_id=filters.skill_id, window=(start, start + page.page_size))
+    count = results.count()
+    if start and start >= count and not results.count_is_capped:
+        # Past the end of an exactly counted list: the same answer as every other list gives.
+        if count:
+            raise InvalidInput(f"页码超出范围：共 {count} 条，每页 {page.page_size} 条。", code="page_out_of_range")
+        return {"items": [], "count": 0, "count_is_capped": False}
+    items = [volunteer_out(v) for v in results[start : start + page.page_size]]
+    return {"items": items, "count": count, "count_is_capped": results.count_is_capped}
 
 
 @router.get("/{volunteer_id}", response=VolunteerOut, summary="志愿者详情（证件号、手机号脱敏）")

@@ -37,7 +37,7 @@ from wenming.core.excel import (
     split_list,
 )
 from wenming.core.models import AuditEntry, OrgNode, Skill
-from wenming.core.scoping import require_manager, scoped
+from wenming.core.scoping import require_manager, scoped, scoped_within
 from wenming.core.services import reserve_in_sequence
 from wenming.core.validators import validate_phone
 from wenming.org.models import Platform, SocialOrganization
@@ -268,13 +268,6 @@ def register_one_by_one(ctx: ImportContext, fresh) -> None:
             ctx.imported(row)
 
 
-def volunteers_query(user, within: OrgNode | None):
-    qs = scoped(Volunteer.objects.all(), user)
-    if within is not None:
-        qs = qs.filter(station__path__startswith=within.path)
-    return qs
-
-
 def export_volunteers(user, *, full: bool = False, within: OrgNode | None = None):
     """Volunteers in reach, in the columns above; numbers masked unless `full` (the caller checks
     that the role may see them, and the export is audited)."""
@@ -282,7 +275,7 @@ def export_volunteers(user, *, full: bool = False, within: OrgNode | None = None
              ("id_number_masked", "phone_masked", "guardian_phone_masked")
     fields = ("id", "number", "name", secret[0], "gender", "birth_date", secret[1], "station__division_code",
               "station__name", "political_status", "availability", "guardian_name", secret[2], "created_at", "source")
-    rows = volunteers_query(user, within).order_by("id").values_list(*fields).iterator(chunk_size=CHUNK)
+    rows = scoped_within(Volunteer.objects.all(), user, within).order_by("id").values_list(*fields).iterator(chunk_size=CHUNK)
     reveal = pii.decrypt if full else (lambda value: value)
     through = Volunteer.skills.through
     for chunk in batched(rows, CHUNK):
@@ -305,7 +298,7 @@ VOLUNTEERS = register_dataset(Dataset(
     columns=VOLUNTEER_COLUMNS,
     import_batch=import_volunteers,
     export_rows=export_volunteers,
-    export_count=lambda user, within=None: volunteers_query(user, within).count(),
+    export_count=lambda user, within=None: scoped_within(Volunteer.objects.all(), user, within).count(),
     key=lambda values: values.get("id_number"),
     audit_name="volunteer",
     error_columns=VOLUNTEER_ERRORS,
@@ -389,19 +382,12 @@ def leader_of(ctx: ImportContext, number: str | None):
     return leader
 
 
-def teams_query(user, within: OrgNode | None):
-    qs = scoped(Team.objects.all(), user)
-    if within is not None:
-        qs = qs.filter(node__path__startswith=within.path)
-    return qs
-
-
 def export_teams(user, *, full: bool = False, within: OrgNode | None = None):
     from django.db.models import Count
 
     fields = ("id", "node__division_code", "node__name", "name", "platform__name", "social_org__credit_code",
               "leader__number", "leader__name", "capacity", "description")
-    rows = (teams_query(user, within).annotate(n=Count("members", distinct=True)).order_by("node__path", "id")
+    rows = (scoped_within(Team.objects.all(), user, within).annotate(n=Count("members", distinct=True)).order_by("node__path", "id")
             .values_list(*fields, "n").iterator(chunk_size=CHUNK))
     through = Team.skills.through
     for chunk in batched(rows, CHUNK):
@@ -417,7 +403,7 @@ TEAMS = register_dataset(Dataset(
     columns=TEAM_COLUMNS,
     import_row=import_team,
     export_rows=export_teams,
-    export_count=lambda user, within=None: teams_query(user, within).count(),
+    export_count=lambda user, within=None: scoped_within(Team.objects.all(), user, within).count(),
     key=lambda values: (values.get("node_code"), values.get("name")),
     audit_name="team",
     error_columns=TEAM_ERRORS,

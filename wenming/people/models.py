@@ -33,8 +33,8 @@ class Volunteer(models.Model):
 
     number = models.CharField(_("志愿者编号"), max_length=20, unique=True)
     name = models.CharField(_("姓名"), max_length=50, db_index=True)
-    name_pinyin = models.CharField(max_length=200, db_index=True, editable=False)
-    name_initials = models.CharField(max_length=50, db_index=True, editable=False)
+    name_pinyin = models.CharField(max_length=200, editable=False)  # indexed for search below
+    name_initials = models.CharField(max_length=50, editable=False)
     gender = models.CharField(_("性别"), max_length=6, choices=Gender.choices)
     birth_date = models.DateField(_("出生日期"))
     id_type = models.CharField(_("证件类型"), max_length=20, default="居民身份证")
@@ -72,10 +72,16 @@ class Volunteer(models.Model):
         verbose_name_plural = _("志愿者")
         ordering = ["-id"]
         indexes = [
-            # Prefix search on PostgreSQL needs the pattern operator class.
-            models.Index(fields=["name_initials"], name="vol_initials_prefix", opclasses=["varchar_pattern_ops"]),
-            models.Index(fields=["name_pinyin"], name="vol_pinyin_prefix", opclasses=["varchar_pattern_ops"]),
-            models.Index(fields=["name"], name="vol_name_prefix", opclasses=["varchar_pattern_ops"]),
+            # Search (queries.VolunteerSearch): a prefix of the name, the pinyin or the initials —
+            # the pattern operator class serves LIKE 'abc%' on PostgreSQL — then the id, so the
+            # newest matches are taken from the index alone (index-only scan; the station rides
+            # along for scoped users) and only the rows of one page are read.
+            models.Index(fields=["name_initials", "id"], name="vol_initials_search",
+                         opclasses=["varchar_pattern_ops", "int8_ops"], include=["station"]),
+            models.Index(fields=["name_pinyin", "id"], name="vol_pinyin_search",
+                         opclasses=["varchar_pattern_ops", "int8_ops"], include=["station"]),
+            models.Index(fields=["name", "id"], name="vol_name_search",
+                         opclasses=["varchar_pattern_ops", "int8_ops"], include=["station"]),
         ]
 
     def __str__(self):

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -53,6 +54,7 @@ SURNAME_READINGS = {
 }
 
 
+@lru_cache(maxsize=65536)  # a pure function of the name, and names repeat across an import
 def name_pinyin(name: str) -> tuple[str, str]:
     """Full pinyin and initials of a name (曾北斗 → "zengbeidou", "zbd")."""
     head: list[str] = []

@@ -3,7 +3,6 @@
 Thin faces: reads through queries (scoped), writes through services; every DomainError becomes
 a page with its Chinese message, never a 500."""
 
-from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -16,8 +15,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from wenming.core import pii
-from wenming.core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, RateLimited
+from wenming.core.errors import Conflict, DomainError, InvalidInput, RateLimited
 from wenming.core.models import OrgNode, Skill
+from wenming.core.pages import domain_error_page, domain_errors
 from wenming.core.scoping import MANAGER_ROLES, can_manage, can_reveal, in_reach, nodes_in_reach
 from wenming.core.views import not_found
 
@@ -37,25 +37,8 @@ def forbidden(request, message=None, status=403):
     )
 
 
-def domain_error_page(request, exc: DomainError):
-    if isinstance(exc, NotFound):
-        return not_found(request)
-    if isinstance(exc, Forbidden):
-        return forbidden(request, exc.message, status=exc.status)
-    return render(request, "core/error.html", {"title": _("无法完成操作"), "message": exc.message}, status=exc.status)
 
 
-def domain_errors(view):
-    """Turn a refusal from a service or a query into its page (404 / 403 / 4xx with the message)."""
-
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        try:
-            return view(request, *args, **kwargs)
-        except DomainError as exc:
-            return domain_error_page(request, exc)
-
-    return wrapper
 
 
 def _int(value):
@@ -90,9 +73,14 @@ def volunteer_list(request):
     user, params = request.user, request.GET
     text = params.get("q", "")[:50]
     station_id, skill_id = _int(params.get("station")), _int(params.get("skill"))
-    qs = queries.volunteers_for(user, text=text, station_id=station_id, skill_id=skill_id).prefetch_related("skills")
-    page = Paginator(qs, PAGE_SIZE).get_page(params.get("page"))
-    ctx = {"page": page, "q": text, "station_id": station_id, "skill_id": skill_id}
+    # The page to read along with the count (a guess: Paginator still checks the number). A list
+    # shows at most COUNT_CAP, so no page past those is read.
+    number = min(_int(params.get("page")) or 1, queries.COUNT_CAP // PAGE_SIZE + 1)
+    results = queries.search_volunteers(user, text=text, station_id=station_id, skill_id=skill_id,
+                                        window=((number - 1) * PAGE_SIZE, number * PAGE_SIZE))
+    page = Paginator(results, PAGE_SIZE).get_page(params.get("page"))
+    ctx = {"page": page, "count_is_capped": results.count_is_capped, "count_cap": queries.COUNT_CAP,
+           "q": text, "station_id": station_id, "skill_id": skill_id}
     if _htmx_target(request, "volunteer-results"):
         return render(request, "people/_volunteer_table.html", ctx)
     station_groups = queries.stations_grouped(nodes_in_reach(user, OrgNode.Kind.STATION))

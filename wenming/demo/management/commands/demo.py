@@ -22,7 +22,8 @@ from wenming.demo.district import (
 
 
 class Command(BaseCommand):
-    help = "加载演示区县（双清区）：中心、所、站、平台、队伍、阵地、联系点、约2000名志愿者和各角色演示账号。"
+    help = ("加载演示区县（双清区）：中心、所、站、平台、队伍、阵地、联系点、约2000名志愿者、各角色演示账号，"
+            "以及一年的活动、报名、签到签退、服务时长、积分和星级。")
 
     def add_arguments(self, parser):
         parser.add_argument("--volunteers", type=int, default=DEFAULT_VOLUNTEERS,
@@ -58,6 +59,17 @@ class Command(BaseCommand):
             f"{s.teams}支队伍（{s.memberships}人次入队）、{s.social_orgs}个公益组织、{s.sites}处阵地、"
             f"{s.contact_points}个联系点、{s.volunteers}名志愿者。"
         ))
+        a = s.activities
+        if a.get("activities"):
+            ph = a["phases"]
+            self.stdout.write(
+                f"一年的活动：{a['activities']}场（招募中{ph.get('recruiting', 0)}、进行中{ph.get('in_progress', 0)}、"
+                f"已结束待结算{ph.get('finished', 0)}、已结算{ph.get('settled', 0)}、已取消{ph.get('cancelled', 0)}、"
+                f"草稿{ph.get('draft', 0)}），{a['brands']}个项目品牌；报名{a['signups']}人次（候补{a['waiting']}），"
+                f"签到{a['attendances']}人次；服务记录{a['verified_records'] + a['recorded_records']}条"
+                f"（核验{a['verified_records']}、补录{a['recorded_records']}），积分{a['points']}分，"
+                f"星级志愿者{sum(a['starred'].values())}名，服务记录证明{a['certificates']}份。"
+            )
         self.stdout.write(f"用时 {time.monotonic() - started:.1f} 秒（写入数据 {s.elapsed:.1f} 秒）。")
         self._print_accounts()
 
