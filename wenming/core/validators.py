@@ -5,9 +5,9 @@ import unicodedata
 from datetime import date
 from functools import lru_cache
 
+from django.utils import timezone
 from stdnum import exceptions as stdnum_errors
 from stdnum import numdb
-from django.utils import timezone
 from stdnum.cn import ric, uscc
 
 from .errors import InvalidInput
