@@ -83,9 +83,11 @@ def id_number(birth) -> str:
 
 
 def setup_people():
-    centre = OrgNode.add_root(name="基准测试区新时代文明实践中心", kind="centre", division_code="430502000000")
-    institute = centre.add_child(name="基准街道新时代文明实践所", kind="institute", division_code="430502001000")
-    station = institute.add_child(name="基准社区新时代文明实践站", kind="station", division_code="430502001001")
+    centre = OrgNode.objects.add_root({"name": "基准测试区新时代文明实践中心", "kind": "centre", "division_code": "430502000000"})
+    institute = OrgNode.objects.add_child(
+        centre, {"name": "基准街道新时代文明实践所", "kind": "institute", "division_code": "430502001000"})
+    station = OrgNode.objects.add_child(
+        institute, {"name": "基准社区新时代文明实践站", "kind": "station", "division_code": "430502001001"})
     recorder = User.objects.create_user("bench-station", role=User.Role.STATION_ADMIN, display_name="录入人")
     recorder.scopes.set([station])
     approver = User.objects.create_user("bench-institute", role=User.Role.INSTITUTE_ADMIN, display_name="审批人")

@@ -204,3 +204,10 @@ def test_credit_code():
     assert validate_uscc("91110000600037341L") == "91110000600037341L"
     assert code_of("91110000600037341X", validate_uscc) == "uscc_invalid"
     assert code_of("", validate_uscc) == "uscc_invalid"
+
+
+@given(first17=st.text(alphabet="0123456789", min_size=17, max_size=17))
+def test_check_digit_agrees_with_python_stdnum(first17):
+    from wenming.core.validators import id_check_digit
+
+    assert id_check_digit(first17) == ric.calc_check_digit(first17 + "0")  # stdnum drops the last character

@@ -742,21 +742,26 @@ def bulk_insert(model, rows: list) -> None:
     """INSERT rows in one executemany: what bulk_create does, without its per-value overhead (which
     dominates a 100,000-row import). `rows` are unsaved instances, or dicts of attname → value
     (a missing one takes the field's default). Values are prepared by the field itself
-    (get_db_prep_save) unless they go to the driver unchanged; ids are not set."""
+    (get_db_prep_save) unless they go to the driver unchanged; ids are not set. auto_now(_add)
+    fields take one timestamp for the whole block."""
     if not rows:
         return
     fields = [f for f in model._meta.concrete_fields if not isinstance(f, AutoFieldMixin)]
     prepare = [None if type(f) in PLAIN_FIELDS or f.is_relation else f for f in fields]
     names = [f.attname for f in fields]
     db = connections[DEFAULT_DB_ALIAS]  # the wrapper itself, not the proxy: fewer lookups per value
+    now = timezone.now()
+    stamped = [f.attname for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)]
     if isinstance(rows[0], dict):
-        defaults = {f.attname: f.get_default() for f in fields}
-        values = ([row.get(name, defaults[name]) for name in names] for row in rows)
+        defaults = {f.attname: f.get_default() for f in fields} | dict.fromkeys(stamped, now)
+        values = [[row.get(name, defaults[name]) for name in names] for row in rows]
     else:
-        values = ([getattr(obj, name) if prep is None else prep.pre_save(obj, True)
-                   for name, prep in zip(names, prepare, strict=True)] for obj in rows)
-    params = [[v if prep is None else prep.get_db_prep_save(v, db) for v, prep in zip(row, prepare, strict=True)]
-              for row in values]
+        for obj in rows:
+            for name in stamped:
+                setattr(obj, name, now)
+        values = [[getattr(obj, name) for name in names] for obj in rows]
+    columns = [_prepared_column(column, prep, db) for column, prep in zip(zip(*values, strict=True), prepare, strict=True)]
+    params = list(zip(*columns, strict=True))
     qn = db.ops.quote_name
     table, columns = qn(model._meta.db_table), ", ".join(qn(f.column) for f in fields)
     with db.cursor() as cursor:
@@ -766,6 +771,19 @@ def bulk_insert(model, rows: list) -> None:
                     copy.write_row(row)
         else:
             cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})", params)
+
+
+def _prepared_column(values: tuple, field, db) -> tuple | list:
+    """One column's values as the driver takes them. A block's rows share many value objects (the
+    same timestamp, station, empty list), so a value is prepared once per run of the same object."""
+    if field is None:
+        return values
+    out, last, prepared = [], object(), None
+    for value in values:
+        if value is not last:
+            last, prepared = value, field.get_db_prep_save(value, db)
+        out.append(prepared)
+    return out
 
 
 def _import_one_by_one(dataset: Dataset, ctx: ImportContext, rows: list[Row]) -> None:

@@ -8,6 +8,8 @@ numbers carry a valid GB 11643 check digit but are made up.
 import random
 from datetime import date
 
+from wenming.core.validators import id_check_digit
+
 # Common surnames, weighted roughly as in Hunan (刘、李、王、陈、张 lead; 曾、谭、彭、唐 are frequent there).
 SURNAMES = (
     ("刘", 60), ("李", 58), ("王", 55), ("陈", 50), ("张", 48), ("罗", 30), ("唐", 28), ("彭", 26),
@@ -30,8 +32,6 @@ AREA_CODE = "430502"  # 湖南省邵阳市双清区
 AREAS_SINCE_1983 = (("430502", 80), ("430503", 6), ("430511", 5), ("430522", 5), ("430521", 4))
 AREAS_BEFORE_1983 = (("432621", 25), ("432622", 20), ("432523", 20), ("432525", 15), ("432524", 10),
                      ("432624", 10))
-ID_WEIGHTS = [2 ** (17 - i) % 11 for i in range(17)]
-ID_CHECK = "10X98765432"
 
 # Mobile prefixes in use on the mainland (China Mobile, Unicom, Telecom).
 PHONE_PREFIXES = (
@@ -59,11 +59,6 @@ def person_name(rng: random.Random, male: bool) -> str:
     if second == first:
         second = rng.choice(pool)
     return surname + first + second
-
-
-def id_check_digit(body17: str) -> str:
-    """GB 11643 check character of the first 17 digits."""
-    return ID_CHECK[sum(int(c) * w for c, w in zip(body17, ID_WEIGHTS, strict=True)) % 11]
 
 
 def id_number(birth: date, sequence: int, male: bool, area: str = AREA_CODE) -> str:

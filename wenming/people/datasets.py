@@ -1,7 +1,7 @@
 """Excel ledgers of volunteers and teams (registered with the core Excel engine in ready()).
 
 Volunteers are the big ledger (a township imports its whole roll at once): a chunk of rows
-is validated exactly as `register_volunteer` validates one (build_volunteer, the scope
+is validated exactly as `register_volunteer` validates one (volunteer_fields, the scope
 check, the ID-number blind index for duplicates), numbers are reserved in one block and
 the rows, their skills and their audit entries are written with bulk inserts. If the
 block fails (someone registered the same person meanwhile), each row of the chunk is
@@ -12,7 +12,7 @@ import logging
 import re
 
 from django.db import transaction
-from django.utils import translation
+from django.utils import timezone, translation
 from stdnum.cn import ric
 
 from wenming.core import pii
@@ -46,11 +46,11 @@ from .models import Team, Volunteer
 from .services import (
     AVAILABILITY,
     VolunteerData,
-    build_volunteer,
     create_team,
     register_volunteer,
+    registration_snapshot,
+    volunteer_fields,
     volunteer_number,
-    volunteer_snapshot,
 )
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ id_text = digits_text("身份证号码")
 
 def id_number(value) -> str:
     """Format and check digit at the cell (so a row shows all its errors at once); the full check
-    (region, birth date, age) is build_volunteer's, as for any registration."""
+    (region, birth date, age) is volunteer_fields's, as for any registration."""
     number = id_text(value)
     if not ID_RE.fullmatch(number):
         raise InvalidInput("身份证号码须为18位，前17位为数字，末位为数字或X。", code="id_number_format")
@@ -189,19 +189,20 @@ def volunteer_data(ctx: ImportContext, values: dict) -> VolunteerData:
 
 
 def import_volunteers(ctx: ImportContext, rows: list[Row]) -> None:
-    built = []
+    built, now = [], timezone.now()
+    today = timezone.localdate(now)
     for row in rows:
         try:
             data = volunteer_data(ctx, row.values)
-            built.append((row, data, build_volunteer(data)))
+            built.append((row, data, volunteer_fields(data, today, now)))
         except Exception as exc:  # the row's error, with its column
             ctx.fail_with(row, exc)
     if not built:
         return
-    known = registered_among([v.id_number_index for _, _, v in built])
+    known = registered_among([v["id_number_index"] for _, _, v in built])
     fresh = []
     for row, data, volunteer in built:
-        if volunteer.id_number_index in known:
+        if volunteer["id_number_index"] in known:
             ctx.skipped(row, ALREADY_REGISTERED)
         else:
             fresh.append((row, data, volunteer))
@@ -225,27 +226,24 @@ def registered_among(indexes: list[str]) -> set[str]:
     return set(Volunteer.objects.filter(id_number_index__in=indexes).values_list("id_number_index", flat=True))
 
 
-def save_volunteers(user, fresh: list[tuple[Row, VolunteerData, Volunteer]]) -> None:
-    """Write a block of validated volunteers: one block of numbers, the rows, their skills and one
-    audit entry each (as register_volunteer writes them, with masked numbers only)."""
+def save_volunteers(user, fresh: list[tuple[Row, VolunteerData, dict]]) -> None:
+    """Write a block of validated volunteers (rows from volunteer_fields): one block of numbers, the
+    rows, their skills and one audit entry each (as register_volunteer writes them, with masked
+    numbers only)."""
     first = reserve_in_sequence("volunteer_number", len(fresh))
     for i, (_, _, volunteer) in enumerate(fresh):
-        volunteer.number = volunteer_number(first + i)
-        volunteer.source = Volunteer.Source.IMPORT
-        volunteer.registered_by = user
+        volunteer.update(number=volunteer_number(first + i), source=Volunteer.Source.IMPORT, registered_by_id=user.pk)
     bulk_insert(Volunteer, [v for _, _, v in fresh])
-    ids = dict(Volunteer.objects.filter(number__gte=fresh[0][2].number, number__lte=fresh[-1][2].number)
+    ids = dict(Volunteer.objects.filter(number__gte=fresh[0][2]["number"], number__lte=fresh[-1][2]["number"])
                .values_list("number", "id"))
-    link_skills([(ids[v.number], s.pk) for (_, data, v) in fresh for s in data.skills])
+    link_skills([(ids[v["number"]], s.pk) for (_, data, v) in fresh for s in data.skills])
     ip, name = current_ip.get(), str(user)
-    entries = []
-    for _, data, v in fresh:
-        snapshot = volunteer_snapshot(v)
-        snapshot["skills"] = sorted(s.name for s in data.skills)
-        entries.append({"actor_id": user.pk, "actor_name": name, "action": "volunteer.register",
-                        "object_type": "people.volunteer", "object_id": str(ids[v.number]),
-                        "object_repr": str(v)[:200], "after": snapshot, "note": "Excel批量导入", "ip": ip})
-    bulk_insert(AuditEntry, entries)
+    bulk_insert(AuditEntry, [
+        {"actor_id": user.pk, "actor_name": name, "action": "volunteer.register", "object_type": "people.volunteer",
+         "object_id": str(ids[v["number"]]), "object_repr": f"{v['name']}（{v['number']}）"[:200],
+         "after": registration_snapshot(v, data.station, data.skills), "note": "Excel批量导入", "ip": ip}
+        for _, data, v in fresh
+    ])
 
 
 def link_skills(pairs: list[tuple[int, int]]) -> None:

@@ -1,7 +1,7 @@
 """Use cases for volunteers and teams. The only place that writes them."""
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from functools import lru_cache
 
 from django.conf import settings
@@ -54,11 +54,14 @@ SURNAME_READINGS = {
 }
 
 
+SURNAMES_LONGEST_FIRST = sorted(SURNAME_READINGS, key=len, reverse=True)  # 欧阳 before 欧
+
+
 @lru_cache(maxsize=65536)  # a pure function of the name, and names repeat across an import
 def name_pinyin(name: str) -> tuple[str, str]:
     """Full pinyin and initials of a name (曾北斗 → "zengbeidou", "zbd")."""
     head: list[str] = []
-    for surname in sorted(SURNAME_READINGS, key=len, reverse=True):
+    for surname in SURNAMES_LONGEST_FIRST:
         if name.startswith(surname) and len(name) > len(surname):
             head, name = SURNAME_READINGS[surname], name[len(surname):]
             break
@@ -71,9 +74,15 @@ def age_on(birth: date, today: date) -> int:
     return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
 
 
-def build_volunteer(data: VolunteerData, today: date | None = None) -> Volunteer:
-    """Validate a registration and build the (unsaved) row. Raises InvalidInput with a Chinese message."""
-    today = today or timezone.localdate()
+POLITICAL_STATUSES = frozenset(Volunteer.Political.values)  # the enum rebuilds its list on every access
+
+
+def volunteer_fields(data: VolunteerData, today: date | None = None, now: datetime | None = None) -> dict:
+    """Validate a registration and return the row to write, as attname → value (an import writes
+    these without building a model instance per row). Raises InvalidInput with a Chinese message.
+    An import passes one `today` and `now` (the consent time) for its whole block."""
+    now = now or timezone.now()
+    today = today or timezone.localdate(now)
     name = (data.name or "").strip()
     if not name:
         raise InvalidInput("请填写姓名。", code="name_missing")
@@ -83,7 +92,7 @@ def build_volunteer(data: VolunteerData, today: date | None = None) -> Volunteer
     phone = validate_phone(data.phone)
     if data.station is None or data.station.kind != OrgNode.Kind.STATION:
         raise InvalidInput("请选择所属的新时代文明实践站。", code="station_invalid")
-    if data.political_status not in Volunteer.Political.values:
+    if data.political_status not in POLITICAL_STATUSES:
         raise InvalidInput("政治面貌不在可选范围内。", code="political_status_invalid")
     unknown = [a for a in data.availability if a not in AVAILABILITY]
     if unknown:
@@ -94,24 +103,25 @@ def build_volunteer(data: VolunteerData, today: date | None = None) -> Volunteer
     age = age_on(birth, today)
     if age < MIN_AGE:
         raise InvalidInput("未满14周岁不能注册为志愿者。", code="too_young")
-    now = timezone.now()
-    volunteer = Volunteer(
-        name=name,
-        gender=gender,
-        birth_date=birth,
-        id_number_enc=pii.encrypt(number),
-        id_number_index=pii.blind_index(number, "id"),
-        id_number_masked=pii.mask_id_number(number),
-        phone_enc=pii.encrypt(phone),
-        phone_index=pii.blind_index(phone, "phone"),
-        phone_masked=pii.mask_phone(phone),
-        political_status=data.political_status,
-        station=data.station,
-        availability=list(dict.fromkeys(data.availability)),
-        agreement_consent_at=now,
-        privacy_consent_at=now,
-    )
-    volunteer.name_pinyin, volunteer.name_initials = name_pinyin(name)
+    full, initials = name_pinyin(name)
+    fields = {
+        "name": name,
+        "name_pinyin": full,
+        "name_initials": initials,
+        "gender": gender,
+        "birth_date": birth,
+        "id_number_enc": pii.encrypt(number),
+        "id_number_index": pii.blind_index(number, "id"),
+        "id_number_masked": pii.mask_id_number(number),
+        "phone_enc": pii.encrypt(phone),
+        "phone_index": pii.blind_index(phone, "phone"),
+        "phone_masked": pii.mask_phone(phone),
+        "political_status": data.political_status,
+        "station_id": data.station.pk,
+        "availability": list(dict.fromkeys(data.availability)),
+        "agreement_consent_at": now,
+        "privacy_consent_at": now,
+    }
     if age < ADULT_AGE:
         guardian = (data.guardian_name or "").strip()
         if not guardian or not data.guardian_phone or not data.guardian_consent:
@@ -119,10 +129,15 @@ def build_volunteer(data: VolunteerData, today: date | None = None) -> Volunteer
                 "未满18周岁的志愿者须填写监护人姓名、电话，并取得监护人同意。", code="guardian_required"
             )
         guardian_phone = validate_phone(data.guardian_phone)
-        volunteer.guardian_name = guardian[:50]
-        volunteer.guardian_phone_enc = pii.encrypt(guardian_phone)
-        volunteer.guardian_phone_masked = pii.mask_phone(guardian_phone)
-        volunteer.guardian_consent_at = now
+        fields.update(guardian_name=guardian[:50], guardian_phone_enc=pii.encrypt(guardian_phone),
+                      guardian_phone_masked=pii.mask_phone(guardian_phone), guardian_consent_at=now)
+    return fields
+
+
+def build_volunteer(data: VolunteerData, today: date | None = None, now: datetime | None = None) -> Volunteer:
+    """Validate a registration and build the (unsaved) volunteer."""
+    volunteer = Volunteer(**volunteer_fields(data, today, now))
+    volunteer.station = data.station  # the instance the caller holds, not a fetch
     return volunteer
 
 
@@ -154,15 +169,24 @@ def register_volunteer(by: User | None, data: VolunteerData, source: str = Volun
 
 def volunteer_snapshot(v: Volunteer) -> dict:
     """What the audit trail keeps of a volunteer: masked numbers only."""
+    return registration_snapshot(
+        {"number": v.number, "name": v.name, "id_number_masked": v.id_number_masked, "phone_masked": v.phone_masked,
+         "political_status": v.political_status, "availability": v.availability},
+        v.station, v.skills.all() if v.pk else [],
+    )
+
+
+def registration_snapshot(fields: dict, station: OrgNode, skills) -> dict:
+    """The audit snapshot of a volunteer's row (attname → value), station and skills."""
     return {
-        "number": v.number,
-        "name": v.name,
-        "id_number": v.id_number_masked,
-        "phone": v.phone_masked,
-        "political_status": v.political_status,
-        "station": v.station.division_code,
-        "availability": v.availability,
-        "skills": sorted(s.name for s in v.skills.all()) if v.pk else [],
+        "number": fields["number"],
+        "name": fields["name"],
+        "id_number": fields["id_number_masked"],
+        "phone": fields["phone_masked"],
+        "political_status": fields["political_status"],
+        "station": station.division_code,
+        "availability": fields["availability"],
+        "skills": sorted(s.name for s in skills),
     }
 
 
