@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "wenming.ledger",
     "wenming.activities",
     "wenming.notices",
+    "wenming.needs",
     "wenming.demo",
 ]
 
