@@ -331,6 +331,35 @@ def request_recorded_hours(
     volunteer and one source verified and recorded minutes together stay within it.
     """
     require_manager(by, node)
+    return request_reported_hours(
+        by, volunteer=volunteer, node=node, title=title, window_start=window_start, window_end=window_end,
+        minutes=minutes, reason=reason, source_type=source_type, source_id=source_id, content=content,
+        place=place, beneficiaries=beneficiaries, responsible_person=responsible_person,
+        started_at=started_at, ended_at=ended_at,
+    )
+
+
+def request_reported_hours(
+    by,
+    *,
+    volunteer: Volunteer,
+    node,
+    title: str,
+    window_start: datetime,
+    window_end: datetime,
+    minutes: int,
+    reason: str,
+    source_type: str = "",
+    source_id: str = "",
+    content: str = "",
+    place: str = "",
+    beneficiaries: str = "",
+    responsible_person: str = "",
+    started_at: datetime | None = None,
+    ended_at: datetime | None = None,
+) -> HoursRequest:
+    """Recorded hours reported by whoever served (a team leader completing a need): the caller has
+    checked that `by` speaks for the service; an admin other than `by` approves them."""
     _not_own(by, volunteer)
     title = _text(title, 200, "服务名称", required=True, code="title_missing")
     reason = _text(reason, 500, "补录原因", required=True, code="reason_required")
