@@ -16,6 +16,7 @@ from wenming.activities.api import themes_router
 from wenming.core.api import router as core_router
 from wenming.core.auth import api_auth
 from wenming.core.errors import DomainError
+from wenming.needs.api import router as needs_router
 from wenming.org.api import router as org_router
 from wenming.people.api import router as people_router
 from wenming.people.api import teams_router
@@ -151,3 +152,4 @@ api.add_router("/volunteers", people_router)
 api.add_router("/teams", teams_router)
 api.add_router("/activities", activities_router)
 api.add_router("/themes", themes_router)
+api.add_router("/needs", needs_router)
