@@ -200,6 +200,7 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "expire-open-checkins": {"task": "activities.expire_open_checkins", "schedule": 300.0},
+    "needs-sweep": {"task": "needs.sweep", "schedule": 60.0},
 }
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
@@ -219,6 +220,18 @@ WENMING_CHECKIN_TOKEN_SECONDS = 30
 # than this many activities that day / that week.
 WENMING_OVERSERVE_PER_DAY = int(os.environ.get("WENMING_OVERSERVE_PER_DAY", 1))
 WENMING_OVERSERVE_PER_WEEK = int(os.environ.get("WENMING_OVERSERVE_PER_WEEK", 3))
+# The need loop's deadlines: review and dispatch at the handling node, accept by the party it is
+# dispatched to (hours); finish when no wished-for time was given, and rating before it closes
+# by itself as unrated (days).
+WENMING_NEED_REVIEW_HOURS = int(os.environ.get("WENMING_NEED_REVIEW_HOURS", 24))
+WENMING_NEED_DISPATCH_HOURS = int(os.environ.get("WENMING_NEED_DISPATCH_HOURS", 24))
+WENMING_NEED_ACCEPT_HOURS = int(os.environ.get("WENMING_NEED_ACCEPT_HOURS", 12))
+WENMING_NEED_FINISH_DAYS = int(os.environ.get("WENMING_NEED_FINISH_DAYS", 7))
+WENMING_NEED_RATING_DAYS = int(os.environ.get("WENMING_NEED_RATING_DAYS", 7))
+# Public intake (no account): submissions allowed per address per hour and per phone per day.
+WENMING_NEED_INTAKE_PER_HOUR = int(os.environ.get("WENMING_NEED_INTAKE_PER_HOUR", 5))
+WENMING_NEED_INTAKE_PER_PHONE_DAY = int(os.environ.get("WENMING_NEED_INTAKE_PER_PHONE_DAY", 3))
+WENMING_NOTIFY = {k: os.environ.get(f"WENMING_NOTIFY_{k}", "") for k in ("CHANNELS", "WEBHOOK_URL", "WEBHOOK_SECRET", "WEBHOOK_TIMEOUT")}  # notices' outside channels: see wenming/notices/channels.py
 
 LOGGING = {
     "version": 1,

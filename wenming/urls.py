@@ -15,6 +15,8 @@ urlpatterns = [
     path("a/", include("wenming.activities.phone_urls")),
     path("notices/", include("wenming.notices.urls")),
     path("activities/", include("wenming.activities.urls")),
+    path("needs/", include("wenming.needs.urls")),
+    path("n/", include("wenming.needs.public_urls")),
     path("data/", include("wenming.core.excel_urls")),
     path("", include("wenming.ledger.urls")),
 ]

@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from wenming.core import audit, pii
+from wenming.core import audit, pii, ratelimit
 from wenming.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from wenming.core.models import Department, OrgNode, User
 from wenming.core.scoping import MANAGER_ROLES, in_reach, require_manager
@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 S = Need.State
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read aloud over the phone
 RESIDENT = "群众"
+TRACK_GUESSES_PER_HOUR = 20
 SYSTEM = "系统"
 
 
@@ -332,6 +333,37 @@ def submit_need(data: NeedData, by=None, *, source: str = Need.Source.PUBLIC) ->
         audit.record(by, "need.submitted", need, after=_snapshot(need), note=need.get_source_display())
         _tell_node(need.node, need, f"新的群众点单：{need.category.name}", need.description[:100])
     return need
+
+
+def submit_public_need(ip: str, data: NeedData) -> Need:
+    """The public page (no account): limited per address per hour and per phone per day against floods."""
+    per_ip = int(getattr(settings, "WENMING_NEED_INTAKE_PER_HOUR", 5))
+    per_phone = int(getattr(settings, "WENMING_NEED_INTAKE_PER_PHONE_DAY", 3))
+    ratelimit.check("needs:intake", ip, limit=per_ip, window=3600,
+                    message=f"提交过于频繁：同一网络每小时最多提交{per_ip}条需求，请稍后再试或联系所在实践站。")
+    phone = data.phone if isinstance(data.phone, str) else ""
+    try:
+        phone_key = pii.blind_index(validate_phone(phone), "phone")
+    except InvalidInput:
+        phone_key = ""  # refused below by the full check, without counting against anyone
+    if phone_key:
+        ratelimit.check("needs:phone", phone_key, limit=per_phone, window=86400,
+                        message=f"同一手机号每天最多提交{per_phone}条需求。如有急事请直接联系所在实践站。")
+    ratelimit.hit("needs:intake", ip, window=3600)
+    need = submit_need(data)
+    ratelimit.hit("needs:phone", phone_key, window=86400)
+    return need
+
+
+def track_need(ip: str, code: str, last4: str) -> Need:
+    """find_by_code for the public tracking page, with wrong guesses limited per address."""
+    ratelimit.check("needs:track", ip, limit=TRACK_GUESSES_PER_HOUR, window=3600,
+                    message="查询失败次数过多，请一小时后再试。")
+    try:
+        return find_by_code(code, last4)
+    except NotFound:
+        ratelimit.hit("needs:track", ip, window=3600)
+        raise
 
 
 # --- Review, dispatch, pool ------------------------------------------------------------------------

@@ -9,8 +9,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from pypinyin import Style, lazy_pinyin
 
-from wenming.core import audit, pii
-from wenming.core.errors import Conflict, Forbidden, InvalidInput, RateLimited
+from wenming.core import audit, pii, ratelimit
+from wenming.core.errors import Conflict, Forbidden, InvalidInput
 from wenming.core.models import OrgNode, Skill, User
 from wenming.core.scoping import can_reveal, in_reach, require_manager
 from wenming.core.services import reserve_in_sequence
@@ -344,34 +344,17 @@ def self_registration_limit() -> int:
     return int(getattr(settings, "WENMING_SELF_REGISTRATION_PER_HOUR", 10))
 
 
-def _self_registration_key(ip: str) -> str:
-    import time
-
-    return f"people:join:{ip or 'unknown'}:{int(time.time() // SELF_REGISTRATION_WINDOW)}"
-
-
 def check_self_registration_rate(ip: str) -> None:
     """Refuse further attempts from an address that used up this hour's allowance."""
-    from django.core.cache import cache
-
     limit = self_registration_limit()
-    if (cache.get(_self_registration_key(ip)) or 0) >= limit:
-        raise RateLimited(
-            f"提交过于频繁：同一网络每小时最多提交{limit}次注册申请。请一小时后再试，或到所在的实践站登记。",
-            code="rate_limited",
-        )
+    ratelimit.check(
+        "people:join", ip, limit=limit, window=SELF_REGISTRATION_WINDOW,
+        message=f"提交过于频繁：同一网络每小时最多提交{limit}次注册申请。请一小时后再试，或到所在的实践站登记。",
+    )
 
 
 def note_self_registration_attempt(ip: str) -> None:
-    """Count one registration attempt from an address (atomic on every cache backend Django ships)."""
-    from django.core.cache import cache
-
-    key = _self_registration_key(ip)
-    cache.add(key, 0, SELF_REGISTRATION_WINDOW + 60)
-    try:
-        cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, SELF_REGISTRATION_WINDOW + 60)
+    ratelimit.hit("people:join", ip, window=SELF_REGISTRATION_WINDOW)
 
 
 def self_register(ip: str, data: VolunteerData) -> Volunteer:

@@ -1,0 +1,4 @@
+"""The console's need pages: /needs/…"""
+
+app_name = "needs"
+urlpatterns: list = []
