@@ -26,7 +26,8 @@ def _navigation_items(request) -> list[dict]:
         (_("联系点"), reverse("org:contact_points")),
     ]
     if user.is_superuser or user.role != User.Role.VOLUNTEER:
-        items += [(_("志愿活动"), reverse("activities:list")), (_("服务时长"), reverse("ledger:records"))]
+        items += [(_("群众点单"), reverse("needs:list")), (_("志愿活动"), reverse("activities:list")),
+                  (_("服务时长"), reverse("ledger:records"))]
     if getattr(user, "volunteer", None) is not None:
         items.append((_("我的服务时长"), reverse("ledger:me_hours")))
     if user.is_superuser or user.role == User.Role.DISTRICT_ADMIN:

@@ -7,3 +7,6 @@ class NeedsConfig(AppConfig):
     label = "needs"
     verbose_name = _("群众点单")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from . import home  # noqa: F401  (register the console home card)

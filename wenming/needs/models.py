@@ -187,6 +187,11 @@ class Need(models.Model):
         return str(self.assignee or "")
 
     @property
+    def is_late(self) -> bool:
+        """Overdue and still open (a closed need keeps its flag for the figures, not for the lists)."""
+        return self.overdue and self.state in self.OPEN_STATES
+
+    @property
     def phone_last4(self) -> str:
         return self.phone_masked[-4:]
 
@@ -212,6 +217,14 @@ class NeedPhoto(models.Model):
 class NeedEvent(models.Model):
     """One line of a need's timeline: who did what, when and why."""
 
+    LABELS = {
+        "submitted": _("群众点单"), "approved": _("审核通过"), "rejected": _("驳回"), "dispatched": _("派单"),
+        "published": _("发布到抢单池"), "grabbed": _("抢单"), "claimed": _("认领心愿"), "accepted": _("接单"),
+        "declined": _("拒单，退回改派"), "started": _("开始服务"), "activity": _("通过活动服务"),
+        "completed": _("完成服务"), "rated": _("群众评单"), "cancelled": _("取消"), "escalated": _("超时升级"),
+        "overdue": _("超时"), "accept_missed": _("接单超时，退回改派"), "closed_unrated": _("超期未评，自动办结"),
+    }
+
     need = models.ForeignKey(Need, on_delete=models.CASCADE, related_name="events")
     at = models.DateTimeField(default=timezone.now)
     action = models.CharField(max_length=20)
@@ -228,6 +241,10 @@ class NeedEvent(models.Model):
         ordering = ["at", "id"]
         indexes = [models.Index(fields=["need", "at"], name="needevent_need_at")]
 
+    @property
+    def label(self) -> str:
+        return str(self.LABELS.get(self.action, self.action))
+
 
 class NeedHours(models.Model):
     """Hours reported for a volunteer when a need is completed directly (recorded hours, approved by a
@@ -240,3 +257,7 @@ class NeedHours(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["need", "volunteer"], name="needhours_once")]
+
+    @property
+    def hours(self) -> str:
+        return f"{self.minutes / 60:g}"
