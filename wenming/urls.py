@@ -7,6 +7,7 @@ from wenming.core import views as core_views
 urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("api/v1/", api.urls),
+    path("open311/v2/", include("wenming.needs.open311_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("django-admin/", admin.site.urls),
     path("", include("wenming.core.urls")),
