@@ -1,11 +1,9 @@
-"""{% unread_notices user as n %}: how many notices the logged-in volunteer has not read; None for
-anyone who is not a volunteer (no inbox to link to)."""
+"""{% unread_notices user as n %}: how many notices the logged-in account has not read (its own
+and its volunteer's); None for an anonymous visitor (no inbox to link to). One COUNT query."""
 
 from django import template
 
-from wenming.people.models import Volunteer
-
-from ..services import unread_count
+from .. import queries
 
 register = template.Library()
 
@@ -14,8 +12,5 @@ register = template.Library()
 def unread_notices(user) -> int | None:
     if not getattr(user, "is_authenticated", False):
         return None
-    try:
-        volunteer = user.volunteer
-    except Volunteer.DoesNotExist:
-        return None
-    return unread_count(volunteer)
+    return queries.unread_count(user)
+
