@@ -168,3 +168,25 @@ def test_figures_page(loop, query):
     assert r.status_code == 200
     if not query:
         assert "收集需求" in r.content.decode()
+
+
+def test_batch_dispatch_proposes_within_capacity_and_confirms(loop):
+    from wenming.needs.batch import propose_batch
+
+    t = loop.tree
+    needs = [approved(loop) for _ in range(loop.team.capacity + 2)]
+    proposal = propose_batch(t.admin, t.station)
+    assert len(proposal.lines) == len(needs)
+    by_team = [line.team for line in proposal.assigned]
+    # the nearby team fills up first (higher score); the district admin's reach adds the other station's team
+    assert by_team.count(loop.team) == loop.team.capacity and by_team.count(loop.far_team) == 2
+    assert proposal.total_score == pytest.approx(sum(line.score for line in proposal.assigned))
+    admin = client_for(t.admin)
+    html = page(admin.get(f"/needs/batch/?node={t.station.pk}"))
+    assert "确认派单" in html
+    pairs = [f"{line.need.pk}:{line.team.pk}" for line in proposal.assigned]
+    r = admin.post("/needs/batch/", {"node": t.station.pk, "pair": pairs + ["junk", "1:x", f"{needs[-1].pk}:99999"]})
+    assert r.status_code == 302
+    assert Need.objects.filter(state=S.DISPATCHED, team=loop.team).count() == loop.team.capacity
+    assert Need.objects.filter(state=S.DISPATCHED).count() == len(needs)
+    assert client_for(t.far_admin).get(f"/needs/batch/?node={t.station.pk}").status_code == 404

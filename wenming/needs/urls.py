@@ -10,6 +10,7 @@ urlpatterns = [
     path("overdue/", views.overdue_list, name="overdue"),
     path("pool/", views.pool, name="pool"),
     path("figures/", views.figures, name="figures"),
+    path("batch/", views.batch, name="batch"),
     path("<int:pk>/", views.need_detail, name="detail"),
     path("<int:pk>/review/", views.review, name="review"),
     path("<int:pk>/dispatch/", views.dispatch, name="dispatch"),

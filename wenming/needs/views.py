@@ -350,6 +350,35 @@ def photo(request, pk, photo_id):
     return response
 
 
+# --- 一键派单 ----------------------------------------------------------------------------------
+
+
+@console
+def batch(request):
+    from . import batch as batching
+
+    user = request.user
+    nodes = [n for n in nodes_in_reach(user).order_by("path")[:300]]
+    node_id = _int(request.GET.get("node") or request.POST.get("node")) or (nodes[0].pk if nodes else None)
+    if node_id is None:
+        return forbidden_page(request)
+    node = get_scoped(OrgNode.objects.all(), user, node_id)
+    if request.method == "POST":
+        pairs = []
+        for value in request.POST.getlist("pair")[:batching.MAX_NEEDS]:
+            need_id, _sep, team_id = value.partition(":")
+            if _int(need_id) and _int(team_id):
+                pairs.append((int(need_id), int(team_id)))
+        result = batching.confirm_batch(user, pairs)
+        if result.dispatched:
+            messages.success(request, _("已派单 %(n)d 项。") % {"n": len(result.dispatched)})
+        for need, message in result.failed:
+            messages.error(request, f"{need.code}：{message}")
+        return redirect(f"{request.path}?node={node.pk}")
+    proposal = batching.propose_batch(user, node)
+    return render(request, "needs/console_batch.html", {"nodes": nodes, "node": node, "proposal": proposal})
+
+
 # --- Figures -------------------------------------------------------------------------------------
 
 
