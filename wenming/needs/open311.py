@@ -68,10 +68,15 @@ def find_leaf(code: str) -> NeedCategory | None:
     return leaf_categories().filter(code=code).first()
 
 
+PUBLIC_NOTE_ACTIONS = ("rejected", "cancelled", "escalated", "closed_unrated")
+
+
 def public_needs():
     """Needs with what the public answer needs: the last change and the latest public note."""
     events = NeedEvent.objects.filter(need=OuterRef("pk")).order_by("-at", "-id")
-    notes = events.filter(public=True).exclude(note="")
+    # Only the notes that explain an outcome to the public (a rejection's or cancellation's reason, an
+    # escalation): reports, ratings and dispatchers' remarks stay on the code-protected tracking page.
+    notes = events.filter(public=True, action__in=PUBLIC_NOTE_ACTIONS).exclude(note="")
     return (
         Need.objects.select_related("category", "node", "team", "volunteer", "to_node", "department")
         .defer("phone_enc", "phone_index", "phone_masked", "report", "comment")
