@@ -328,3 +328,16 @@ def test_late_service_is_marked_overdue_once(loop):
     assert services.sweep(timezone.now() + timedelta(days=9)).total() == 0
     need.refresh_from_db()
     assert need.overdue and need.state == S.ACCEPTED
+
+
+def test_whoever_it_concerns_is_told(loop):
+    from wenming.notices.models import Notice
+
+    t = loop.tree
+    raise_need(loop)  # the station's admins hear of it (the admin's scope is the centre: not told)
+    need = dispatched(loop)
+    assert Notice.objects.filter(user=t.team_leader, title__startswith="新的派单").count() == 1
+    services.decline_need(t.team_leader, need, reason="人手不足")
+    services.review_need(t.admin, raise_need(loop), approve=True)
+    need = services.dispatch_need(t.admin, approved(loop), department=loop.department)
+    assert Notice.objects.filter(user=loop.dept_user).count() == 1

@@ -274,7 +274,7 @@ def _tell_users(users, need: Need, title: str, body: str = "") -> None:
     from wenming.notices import services as notices
 
     ids = [u.pk for u in users if u is not None]
-    if ids and hasattr(notices, "notify_users"):
+    if ids:
         notices.notify_users(ids, "need", title, body, f"/needs/{need.pk}/")
 
 
