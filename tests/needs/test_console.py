@@ -190,3 +190,24 @@ def test_batch_dispatch_proposes_within_capacity_and_confirms(loop):
     assert Need.objects.filter(state=S.DISPATCHED, team=loop.team).count() == loop.team.capacity
     assert Need.objects.filter(state=S.DISPATCHED).count() == len(needs)
     assert client_for(t.far_admin).get(f"/needs/batch/?node={t.station.pk}").status_code == 404
+
+
+def test_serving_through_an_activity_created_from_the_need(loop):
+    from wenming.activities.models import Activity
+
+    t = loop.tree
+    need = accepted(loop)
+    leader = client_for(t.team_leader)
+    html = page(leader.get(f"/needs/{need.pk}/activity/"))
+    assert need.code in html and need.description[:10] in html
+    form = {"title": "上门探访服务", "description": need.description, "team": loop.team.pk,
+            "starts_at": "2030-05-01T09:00", "ends_at": "2030-05-01T11:00", "capacity": "3", "serves": "public",
+            "expected_beneficiaries": "1"}
+    r = leader.post(f"/needs/{need.pk}/activity/", form)
+    assert r.status_code == 302, r.content.decode()[-3000:]
+    need.refresh_from_db()
+    activity = Activity.objects.get()
+    assert need.activity == activity and need.state == S.IN_SERVICE and activity.team == loop.team
+    assert need.events.filter(action="activity").exists()
+    assert leader.get(f"/needs/{need.pk}/activity/").status_code == 403  # linked already
+    assert client_for(loop.other_leader_user).get(f"/needs/{need.pk}/activity/").status_code in (403, 404)

@@ -18,6 +18,7 @@ urlpatterns = [
     path("<int:pk>/accept/", views.accept, name="accept"),
     path("<int:pk>/decline/", views.decline, name="decline"),
     path("<int:pk>/start/", views.start, name="start"),
+    path("<int:pk>/activity/", views.new_activity, name="new_activity"),
     path("<int:pk>/complete/", views.complete, name="complete"),
     path("<int:pk>/rate/", views.rate, name="rate"),
     path("<int:pk>/cancel/", views.cancel, name="cancel"),

@@ -137,6 +137,7 @@ def _detail_context(request, need: Need, **extra) -> dict:
         "may_accept": assignee and state == S.DISPATCHED and not need.in_pool,
         "may_withdraw": handler and state == S.DISPATCHED and need.in_pool,
         "may_start": assignee and state == S.ACCEPTED,
+        "may_activity": assignee and state in (S.ACCEPTED, S.IN_SERVICE) and not need.activity_id,
         "may_complete": assignee and state in (S.ACCEPTED, S.IN_SERVICE),
         "may_rate": handler and state == S.COMPLETED,
         "may_cancel": handler and state in (S.SUBMITTED, S.APPROVED, S.DISPATCHED),
@@ -348,6 +349,44 @@ def photo(request, pk, photo_id):
     response = HttpResponse(bytes(item.image), content_type="image/jpeg")
     response["Cache-Control"] = "private, max-age=3600"
     return response
+
+
+# --- Serving through an activity ------------------------------------------------------------------
+
+
+@console
+def new_activity(request, pk):
+    """An activity created from the need (prefilled): sign-up and check-in as usual give verified hours."""
+    from wenming.activities import forms as activity_forms
+    from wenming.activities import services as activity_services
+
+    need = _need(request.user, pk)
+    if not services.is_assignee(request.user, need) or need.state not in (S.ACCEPTED, S.IN_SERVICE) \
+            or need.activity_id:
+        return forbidden_page(request, _("只有承接方可以在接单后、尚未关联活动时创建服务活动。"))
+    start = need.wished_at if need.wished_at and need.wished_at > timezone.now() else \
+        (timezone.localtime() + timedelta(days=1)).replace(hour=9, minute=0, second=0, microsecond=0)
+    initial = {
+        "title": f"{need.category.name}：{need.description[:30]}"[:100], "description": need.description,
+        # a team leader organises through their team (the form offers them no node); a manager by node
+        "node": None if request.user.role not in MANAGER_ROLES else (need.team.node_id if need.team_id else need.station_id),
+        "team": need.team_id,
+        "address": need.address, "starts_at": timezone.localtime(start),
+        "ends_at": timezone.localtime(start + timedelta(hours=2)), "capacity": 5,
+        "platform": need.category.platform_id or (need.category.parent.platform_id if need.category.parent_id else None),
+        "skills": list(need.category.skills.values_list("pk", flat=True)), "expected_beneficiaries": 1,
+    }
+    form = activity_forms.ActivityForm(request.POST or None, user=request.user, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            activity = activity_services.create_activity(request.user, form.activity_data())
+            services.link_activity(request.user, need, activity)
+        except DomainError as exc:
+            activity_forms.add_domain_error(form, exc, activity_forms.ACTIVITY_ERROR_FIELDS)
+        else:
+            messages.success(request, _("已创建服务活动（草稿）并关联本需求；发布后志愿者即可报名、扫码签到。"))
+            return redirect("activities:detail", pk=activity.pk)
+    return render(request, "activities/console_form.html", {"form": form, "creating": True, "from_need": need})
 
 
 # --- 一键派单 ----------------------------------------------------------------------------------
