@@ -211,3 +211,23 @@ def test_serving_through_an_activity_created_from_the_need(loop):
     assert need.events.filter(action="activity").exists()
     assert leader.get(f"/needs/{need.pk}/activity/").status_code == 403  # linked already
     assert client_for(loop.other_leader_user).get(f"/needs/{need.pk}/activity/").status_code in (403, 404)
+
+
+def test_team_leaders_keep_their_service_menu(loop):
+    from wenming.needs.models import ServiceOffer
+
+    leader = client_for(loop.tree.team_leader)
+    r = leader.post("/needs/offers/", {"team": loop.team.pk, "category": loop.care.pk, "title": "爱心陪伴",
+                                       "schedule": "每周六上午", "active": "on"})
+    assert r.status_code == 302
+    offer = ServiceOffer.objects.get()
+    assert offer.team == loop.team and offer.active
+    leader.post("/needs/offers/", {"offer": offer.pk, "team": loop.team.pk, "category": loop.care.pk, "title": "爱心陪伴"})
+    offer.refresh_from_db()
+    assert not offer.active
+    # another team's leader can neither pick this team nor edit its offer
+    other = client_for(loop.other_leader_user)
+    r = other.post("/needs/offers/", {"offer": offer.pk, "team": loop.team.pk, "category": loop.care.pk, "title": "x"})
+    assert r.status_code == 200 and ServiceOffer.objects.get().title == "爱心陪伴"
+    assert "爱心陪伴" not in page(other.get("/needs/offers/"))
+    assert page(leader.get(f"/needs/offers/?edit={offer.pk}")).count("爱心陪伴") >= 2

@@ -56,3 +56,17 @@ class RateForm(forms.Form):
     stars = forms.TypedChoiceField(label=_("评价"), choices=[(str(i), f"{i}★") for i in range(5, 0, -1)], coerce=int,
                                    widget=forms.RadioSelect, error_messages={"required": _("请选择星级。")})
     comment = forms.CharField(label=_("评价内容"), max_length=500, required=False)
+
+
+class OfferForm(forms.Form):
+    team = forms.ModelChoiceField(label=_("服务队伍"), queryset=None, error_messages={"required": _("请选择队伍。")})
+    category = forms.ModelChoiceField(label=_("类别"), queryset=None, error_messages={"required": _("请选择类别。")})
+    title = forms.CharField(label=_("服务名称"), max_length=50, error_messages={"required": _("请填写服务名称。")})
+    schedule = forms.CharField(label=_("服务时间"), max_length=100, required=False, help_text=_("如：每周六上午"))
+    description = forms.CharField(label=_("服务内容"), max_length=1000, required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    active = forms.BooleanField(label=_("上架（群众可在服务清单中预约）"), required=False, initial=True)
+
+    def __init__(self, *args, teams, categories, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["team"].queryset = teams
+        self.fields["category"].queryset = categories

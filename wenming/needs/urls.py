@@ -11,6 +11,7 @@ urlpatterns = [
     path("pool/", views.pool, name="pool"),
     path("figures/", views.figures, name="figures"),
     path("batch/", views.batch, name="batch"),
+    path("offers/", views.offers, name="offers"),
     path("<int:pk>/", views.need_detail, name="detail"),
     path("<int:pk>/review/", views.review, name="review"),
     path("<int:pk>/dispatch/", views.dispatch, name="dispatch"),

@@ -28,7 +28,7 @@ from wenming.core.scoping import MANAGER_ROLES, get_scoped, in_reach, nodes_in_r
 from wenming.people.models import Team, Volunteer
 
 from . import forms, queries, services
-from .models import Need, NeedPhoto
+from .models import Need, NeedPhoto, ServiceOffer
 from .photos import MAX_BYTES
 
 PAGE_SIZE = 30
@@ -349,6 +349,43 @@ def photo(request, pk, photo_id):
     response = HttpResponse(bytes(item.image), content_type="image/jpeg")
     response["Cache-Control"] = "private, max-age=3600"
     return response
+
+
+# --- The service menu (服务清单) ------------------------------------------------------------------
+
+
+def _offer_teams(user):
+    """Teams whose menu the account keeps: the teams it leads, and those in a manager's reach."""
+    qs = Team.objects.filter(leader__user=user) if user.is_authenticated else Team.objects.none()
+    if user.is_superuser or user.role in MANAGER_ROLES:
+        qs = qs | scoped(Team.objects.all(), user)
+    return qs.distinct().order_by("name")
+
+
+@console
+def offers(request):
+    user = request.user
+    teams = _offer_teams(user)
+    editing = None
+    if _int(request.GET.get("edit")):
+        editing = ServiceOffer.objects.filter(pk=_int(request.GET.get("edit")), team__in=teams).first()
+    initial = {"team": editing.team_id, "category": editing.category_id, "title": editing.title,
+               "schedule": editing.schedule, "description": editing.description, "active": editing.active} \
+        if editing else None
+    form = forms.OfferForm(request.POST or None, initial=initial, teams=teams, categories=queries.leaf_categories())
+    if request.method == "POST" and form.is_valid():
+        if _int(request.POST.get("offer")):
+            editing = ServiceOffer.objects.filter(pk=_int(request.POST.get("offer")), team__in=teams).first()
+        try:
+            services.save_offer(user, offer=editing, **form.cleaned_data)
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("服务清单已保存。"))
+            return redirect("needs:offers")
+    rows = ServiceOffer.objects.filter(team__in=teams).select_related("team", "category").order_by("team__name", "id")
+    return render(request, "needs/console_offers.html", {"form": form, "offers": rows, "editing": editing,
+                                                         "may_edit": teams.exists()})
 
 
 # --- Serving through an activity ------------------------------------------------------------------
