@@ -28,14 +28,22 @@ class Loop:
     dept_user: User
 
 
+def category(code: str, name: str, parent_code: str, parent_name: str) -> NeedCategory:
+    """A category of the default list (migration 0002). A transactional test's flush empties the
+    table for the tests after it, so it is made again when missing."""
+    parent, _ = NeedCategory.objects.get_or_create(code=parent_code, defaults={"name": parent_name})
+    child, _ = NeedCategory.objects.get_or_create(code=code, defaults={"name": name, "parent": parent})
+    return child
+
+
 @pytest.fixture
 def loop(db) -> Loop:
     tree = build_tree()
     care_skill = Skill.objects.create(name="助老助残")
     repair_skill = Skill.objects.create(name="家电维修")
-    care = NeedCategory.objects.get(code="elderly-visit")
+    care = category("elderly-visit", "上门探访", "elderly", "助老助残")
     care.skills.set([care_skill])
-    repair = NeedCategory.objects.get(code="repair-appliance")
+    repair = category("repair-appliance", "家电维修", "repair", "便民维修")
     repair.skills.set([repair_skill])
     leader = make_volunteer(tree.admin, tree.station, "赵队长", user=tree.team_leader)
     team = Team.objects.create(name="东风社区助老服务队", node=tree.station, leader=leader, capacity=3)
