@@ -9,4 +9,4 @@ class NeedsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from . import home  # noqa: F401  (register the console home card)
+        from . import datasets, home  # noqa: F401  (register the console home card and the Excel ledger)
