@@ -15,7 +15,7 @@ SHOWN_ERRORS = 20
 
 
 class Command(BaseCommand):
-    help = "从 Excel（.xlsx）导入台账：志愿者、志愿服务队、实践组织、阵地。每行单独写入；已存在的行跳过。"
+    help = "从 Excel（.xlsx）导入台账：志愿者、志愿服务队、实践组织、阵地、群众需求。每行单独写入；已存在的行跳过。"
 
     def add_arguments(self, parser):
         parser.add_argument("dataset", help="台账：" + "、".join(f"{d.name}（{d.title}）" for d in excel.datasets()))
