@@ -39,7 +39,9 @@ def clean_photo(raw: bytes) -> tuple[bytes, int, int]:
             return out.getvalue(), image.width, image.height
     except InvalidInput:
         raise
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+    except Image.DecompressionBombError:  # Pillow's own guard, for a size claimed beyond even our check
+        raise InvalidInput("照片尺寸过大，请压缩后再上传。", code="photo_too_large")
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
         raise InvalidInput("无法识别的图片文件，请上传 JPG 或 PNG 照片。", code="photo_invalid")
 
 
