@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from tests.ledger.helpers import make_user
 from tests.needs.conftest import PHONE, accepted, approved, completed, dispatched, raise_need
 from wenming.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from wenming.core.models import AuditEntry
@@ -341,3 +342,17 @@ def test_whoever_it_concerns_is_told(loop):
     services.review_need(t.admin, raise_need(loop), approve=True)
     need = services.dispatch_need(t.admin, approved(loop), department=loop.department)
     assert Notice.objects.filter(user=loop.dept_user).count() == 1
+
+
+def test_a_late_department_is_reported_to_the_centre(loop):
+    from wenming.notices.models import Notice
+
+    t = loop.tree
+    centre_admin = make_user("centre_only", "district_admin", [t.centre])
+    need = services.dispatch_need(t.admin, approved(loop), department=loop.department)
+    services.sweep(later(13))  # the accept deadline passes
+    assert Notice.objects.filter(user=centre_admin, title__startswith="部门接单超时").count() == 1
+    need = services.dispatch_need(t.admin, Need.objects.get(pk=need.pk), department=loop.department)
+    services.accept_need(loop.dept_user, need)
+    services.sweep(timezone.now() + timedelta(days=8))
+    assert Notice.objects.filter(user=centre_admin, title__startswith="部门办理超时").count() == 1

@@ -735,6 +735,8 @@ def _sweep_one(need: Need, now: datetime, result: SweepResult) -> None:
         _save(need, SYSTEM, "overdue", before, "未在时限内完成服务", public=False)
         parent = need.node.get_parent() or need.node
         _tell_node(parent, need, f"服务超时：{need.category.name}", f"{need.assignee_label}未在时限内完成。")
+        if need.department_id:  # a department's lateness is the centre's business (中心吹哨、部门报到)
+            _tell_node(need.node.get_root(), need, f"部门办理超时：{need.department.name}", f"需求{need.code}")
         result.overdue += 1
     elif need.state == S.COMPLETED:
         need.state, need.closed_at, need.deadline = S.CLOSED, now, None
