@@ -29,6 +29,7 @@ from wenming.people.services import AVAILABILITY, VolunteerData, build_volunteer
 
 from . import names
 from .activities import ActivityBuilder
+from .needs import NeedBuilder
 
 SEED = 20200305  # 学雷锋日 of the year the seed's figures start from
 DEFAULT_VOLUNTEERS = 2000
@@ -372,6 +373,7 @@ class DistrictBuilder:
             self._teams()
             self._accounts()
             self.summary.activities = ActivityBuilder(self).build().as_dict()
+            self.summary.needs = NeedBuilder(self).build().as_dict()
             audit.record(None, "demo.load", self.centre, after=self._counts(), note="加载演示区县数据（双清区）")
         self.summary.elapsed = time.monotonic() - started
         return self.summary
