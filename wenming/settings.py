@@ -228,6 +228,8 @@ WENMING_NEED_DISPATCH_HOURS = int(os.environ.get("WENMING_NEED_DISPATCH_HOURS", 
 WENMING_NEED_ACCEPT_HOURS = int(os.environ.get("WENMING_NEED_ACCEPT_HOURS", 12))
 WENMING_NEED_FINISH_DAYS = int(os.environ.get("WENMING_NEED_FINISH_DAYS", 7))
 WENMING_NEED_RATING_DAYS = int(os.environ.get("WENMING_NEED_RATING_DAYS", 7))
+# An approved wish waits on the wall this long for a team to claim it before it counts as overdue.
+WENMING_NEED_WISH_DAYS = int(os.environ.get("WENMING_NEED_WISH_DAYS", 14))
 # Public intake (no account): submissions allowed per address per hour and per phone per day.
 WENMING_NEED_INTAKE_PER_HOUR = int(os.environ.get("WENMING_NEED_INTAKE_PER_HOUR", 5))
 WENMING_NEED_INTAKE_PER_PHONE_DAY = int(os.environ.get("WENMING_NEED_INTAKE_PER_PHONE_DAY", 3))

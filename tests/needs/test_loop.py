@@ -356,3 +356,14 @@ def test_a_late_department_is_reported_to_the_centre(loop):
     services.accept_need(loop.dept_user, need)
     services.sweep(timezone.now() + timedelta(days=8))
     assert Notice.objects.filter(user=centre_admin, title__startswith="部门办理超时").count() == 1
+
+
+def test_a_wish_waits_on_the_wall_for_days_and_only_nearby_teams_claim_it(loop):
+    need = services.review_need(loop.tree.admin, raise_need(loop, is_wish=True), approve=True)
+    assert need.deadline > timezone.now() + timedelta(days=13)
+    assert services.sweep(later(48)).total() == 0
+    far = services.review_need(loop.tree.admin, raise_need(loop, is_wish=True, station=loop.tree.other_station),
+                               approve=True)
+    with pytest.raises(Conflict) as exc:
+        services.claim_wish(loop.tree.team_leader, far, loop.team)
+    assert exc.value.code == "team_ineligible"

@@ -648,7 +648,7 @@ class Story:
     def approve(self, at: datetime, by, note: str = "") -> None:
         n, before = self.n, loop._snapshot(self.n)
         n.state, n.approved_at, n.overdue = S.APPROVED, at, False
-        n.deadline = at + loop.dispatch_period()
+        n.deadline = at + loop.dispatch_period(n)
         self._save(at, by, "approved", before, note)
         if n.requested_team_id:
             self.dispatch(at + timedelta(seconds=1), by, team=n.requested_team, note="按预约的服务清单派单")
@@ -755,7 +755,7 @@ class Story:
             else:
                 n.escalations += 1
                 n.node = parent
-                n.deadline = at + (loop.review_period() if n.state == S.SUBMITTED else loop.dispatch_period())
+                n.deadline = at + (loop.review_period() if n.state == S.SUBMITTED else loop.dispatch_period(n))
                 self._save(at, system, "escalated", before, f"{stage}超时，升级至{parent.name}办理")
         elif n.state == S.DISPATCHED:
             label = n.assignee_label

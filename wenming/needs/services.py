@@ -46,7 +46,10 @@ def review_period() -> timedelta:
     return hours_setting("WENMING_NEED_REVIEW_HOURS", 24)
 
 
-def dispatch_period() -> timedelta:
+def dispatch_period(need: Need | None = None) -> timedelta:
+    """A wish waits on the wall for a team to claim it: its period is days, not hours."""
+    if need is not None and need.is_wish:
+        return timedelta(days=int(getattr(settings, "WENMING_NEED_WISH_DAYS", 14)))
     return hours_setting("WENMING_NEED_DISPATCH_HOURS", 24)
 
 
@@ -379,7 +382,7 @@ def review_need(by, need: Need, *, approve: bool, reason: str = "") -> Need:
         now = timezone.now()
         if approve:
             need.state, need.approved_at, need.overdue = S.APPROVED, now, False
-            need.deadline = now + dispatch_period()
+            need.deadline = now + dispatch_period(need)
             _save(need, by, "approved", before, _text(reason, 200, "审核意见"))
             if need.requested_team_id:  # a booked service goes to the team that offers it
                 _dispatch(by, need, team=need.requested_team, note="按预约的服务清单派单")
@@ -475,6 +478,9 @@ def claim_wish(by, need: Need, team: Team) -> Need:
             raise InvalidInput("只有微心愿可以认领。", code="not_a_wish")
         if need.state != S.APPROVED:
             raise Conflict("该心愿已被认领或暂不能认领。", code="already_taken")
+        why = team_may_take(team, need)  # the wish's region, skills and the team's capacity
+        if why:
+            raise Conflict(f"本队不能认领这个心愿：{why}。", code="team_ineligible")
         _dispatch(by, need, team=team, note="认领微心愿")
         return _accept(by, need, "claimed", f"{team.name}认领心愿")
 
@@ -716,7 +722,7 @@ def _sweep_one(need: Need, now: datetime, result: SweepResult) -> None:
         else:
             need.escalations += 1
             need.node = parent
-            need.deadline = now + (review_period() if need.state == S.SUBMITTED else dispatch_period())
+            need.deadline = now + (review_period() if need.state == S.SUBMITTED else dispatch_period(need))
             _save(need, SYSTEM, "escalated", before, f"{stage}超时，升级至{parent.name}办理")
             _tell_node(parent, need, f"超时升级：{need.category.name}", f"{stage}超时，请及时办理。")
             result.escalated += 1
