@@ -195,6 +195,7 @@ class Summary:
     elapsed: float = 0.0
     accounts: list = field(default_factory=list)
     activities: dict = field(default_factory=dict)  # see activities.ActivitySummary
+    needs: dict = field(default_factory=dict)  # see needs.NeedSummary
 
 
 def station_rows() -> list[tuple[str, str, str]]:

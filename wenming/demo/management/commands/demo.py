@@ -70,6 +70,16 @@ class Command(BaseCommand):
                 f"（核验{a['verified_records']}、补录{a['recorded_records']}），积分{a['points']}分，"
                 f"星级志愿者{sum(a['starred'].values())}名，服务记录证明{a['certificates']}份。"
             )
+        n = s.needs
+        if n.get("needs"):
+            st = n["states"]
+            self.stdout.write(
+                f"群众点单：{n['needs']}项（待审核{st.get('submitted', 0)}、待派单{st.get('approved', 0)}、"
+                f"已派单{st.get('dispatched', 0)}、办理中{st.get('accepted', 0) + st.get('in_service', 0)}、"
+                f"待评价{st.get('completed', 0)}、已完成{st.get('closed', 0)}、已驳回{st.get('rejected', 0)}、"
+                f"已取消{st.get('cancelled', 0)}），超时{n['overdue']}项，心愿墙{n['wishes_on_wall']}个，"
+                f"服务清单{n['offers']}项。"
+            )
         self.stdout.write(f"用时 {time.monotonic() - started:.1f} 秒（写入数据 {s.elapsed:.1f} 秒）。")
         self._print_accounts()
 
