@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from wenming.core.models import Department, OrgNode, Skill
 from wenming.org.models import Platform
@@ -218,7 +219,7 @@ class NeedEvent(models.Model):
     """One line of a need's timeline: who did what, when and why."""
 
     LABELS = {
-        "submitted": _("群众点单"), "approved": _("审核通过"), "rejected": _("驳回"), "dispatched": _("派单"),
+        "submitted": pgettext_lazy("timeline", "群众点单"), "approved": pgettext_lazy("timeline", "审核通过"), "rejected": _("驳回"), "dispatched": _("派单"),
         "published": _("发布到抢单池"), "grabbed": _("抢单"), "claimed": _("认领心愿"), "accepted": _("接单"),
         "declined": _("拒单，退回改派"), "started": _("开始服务"), "activity": _("通过活动服务"),
         "completed": _("完成服务"), "rated": _("群众评单"), "cancelled": _("取消"), "escalated": _("超时升级"),

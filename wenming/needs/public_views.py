@@ -15,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
@@ -42,15 +42,15 @@ MAX_BODY = photos.MAX_PHOTOS * photos.MAX_BYTES + 1024 * 1024
 PHOTO_CHECKS_PER_HOUR = 30  # decoding photos costs; a form refused for its photos is not a submission
 PHONE_RE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
 
-STEPS = [("submitted", _lazy("点单")), ("dispatched", _lazy("派单")), ("accepted", _lazy("接单")),
-         ("rated", _lazy("评单"))]
+STEPS = [("submitted", gettext_lazy("点单")), ("dispatched", gettext_lazy("派单")), ("accepted", gettext_lazy("接单")),
+         ("rated", gettext_lazy("评单"))]
 ACTIONS = {
-    "submitted": _lazy("提交需求"), "approved": _lazy("审核通过"), "rejected": _lazy("审核未通过"),
-    "dispatched": _lazy("派单"), "published": _lazy("发布到抢单池"), "grabbed": _lazy("队伍抢单"),
-    "claimed": _lazy("认领心愿"), "accepted": _lazy("接单"), "declined": _lazy("拒单，等待改派"),
-    "started": _lazy("开始服务"), "activity": _lazy("通过活动服务"), "completed": _lazy("服务完成"),
-    "rated": _lazy("群众评价"), "cancelled": _lazy("已取消"), "escalated": _lazy("超时升级"),
-    "accept_missed": _lazy("接单超时，等待改派"), "closed_unrated": _lazy("自动办结"), "overdue": _lazy("超时"),
+    "submitted": gettext_lazy("提交需求"), "approved": gettext_lazy("审核通过"), "rejected": gettext_lazy("审核未通过"),
+    "dispatched": gettext_lazy("派单"), "published": gettext_lazy("发布到抢单池"), "grabbed": gettext_lazy("队伍抢单"),
+    "claimed": gettext_lazy("认领心愿"), "accepted": gettext_lazy("接单"), "declined": gettext_lazy("拒单，等待改派"),
+    "started": gettext_lazy("开始服务"), "activity": gettext_lazy("通过活动服务"), "completed": gettext_lazy("服务完成"),
+    "rated": gettext_lazy("群众评价"), "cancelled": gettext_lazy("已取消"), "escalated": gettext_lazy("超时升级"),
+    "accept_missed": gettext_lazy("接单超时，等待改派"), "closed_unrated": gettext_lazy("自动办结"), "overdue": gettext_lazy("超时"),
 }
 
 
@@ -104,14 +104,14 @@ def _steps(need: Need) -> list[dict]:
 
 
 STATE_HINTS = {
-    S.SUBMITTED: _lazy("实践站正在审核您的需求。"),
-    S.APPROVED: _lazy("审核已通过，正在为您安排志愿服务队伍。"),
-    S.DISPATCHED: _lazy("正在等待承接方确认接单。"),
-    S.ACCEPTED: _lazy("已接单，志愿者会按约定时间为您服务。"),
-    S.IN_SERVICE: _lazy("志愿者正在为您服务。"),
-    S.COMPLETED: _lazy("服务已完成，请为这次服务评价。"),
-    S.CLOSED: _lazy("已办结，感谢您的参与。"),
-    S.CANCELLED: _lazy("需求已取消。"),
+    S.SUBMITTED: gettext_lazy("实践站正在审核您的需求。"),
+    S.APPROVED: gettext_lazy("审核已通过，正在为您安排志愿服务队伍。"),
+    S.DISPATCHED: gettext_lazy("正在等待承接方确认接单。"),
+    S.ACCEPTED: gettext_lazy("已接单，志愿者会按约定时间为您服务。"),
+    S.IN_SERVICE: gettext_lazy("志愿者正在为您服务。"),
+    S.COMPLETED: gettext_lazy("服务已完成，请为这次服务评价。"),
+    S.CLOSED: gettext_lazy("已办结，感谢您的参与。"),
+    S.CANCELLED: gettext_lazy("需求已取消。"),
 }
 
 
