@@ -1,5 +1,6 @@
 """One settings module, driven by environment variables (see README)."""
 
+import json
 import os
 import secrets
 import sys
@@ -228,6 +229,11 @@ WENMING_NEED_DISPATCH_HOURS = int(os.environ.get("WENMING_NEED_DISPATCH_HOURS", 
 WENMING_NEED_ACCEPT_HOURS = int(os.environ.get("WENMING_NEED_ACCEPT_HOURS", 12))
 WENMING_NEED_FINISH_DAYS = int(os.environ.get("WENMING_NEED_FINISH_DAYS", 7))
 WENMING_NEED_RATING_DAYS = int(os.environ.get("WENMING_NEED_RATING_DAYS", 7))
+# Dispatch candidates: weights of the factors (a JSON object; missing keys keep the defaults skill .35,
+# distance .25, load .15, rating .15, availability .10) and the lunar holidays' dates (ISO, comma list;
+# 元旦, 劳动节 and 国庆 are built in) counted as 节假日 for availability.
+WENMING_CANDIDATE_WEIGHTS = json.loads(os.environ.get("WENMING_CANDIDATE_WEIGHTS") or "{}")
+WENMING_HOLIDAYS = [d for d in os.environ.get("WENMING_HOLIDAYS", "").split(",") if d]
 # An approved wish waits on the wall this long for a team to claim it before it counts as overdue.
 WENMING_NEED_WISH_DAYS = int(os.environ.get("WENMING_NEED_WISH_DAYS", 14))
 # Public intake (no account): submissions allowed per address per hour and per phone per day.

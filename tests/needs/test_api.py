@@ -141,3 +141,14 @@ def test_figures_equal_a_recount(loop):
     assert queries.need_figures(loop.tree.centre, today, today) == queries.recount_figures(loop.tree.centre, today, today)
     structured(api(loop.tree.far_admin).get(
         f"/api/v1/needs/figures/summary?node_id={loop.tree.centre.pk}&start={today}&end={today}"), 404)
+
+
+def test_candidates_are_ranked_with_reasons(loop):
+    need = approved(loop)
+    body = ok(api(loop.tree.admin).get(f"/api/v1/needs/{need.pk}/candidates"))
+    teams = [c for c in body["items"] if c["kind"] == "team"]
+    assert teams[0]["id"] == loop.team.pk and teams[0]["reasons"] and 0 < teams[0]["score"] <= 1
+    assert set(teams[0]["parts"]) == {"skill", "distance", "load", "rating", "availability"}
+    structured(api(loop.tree.team_leader).get(f"/api/v1/needs/{need.pk}/candidates"), 403, "not_handler")
+    structured(api(loop.tree.far_admin).get(f"/api/v1/needs/{need.pk}/candidates"), 404)
+    structured(api(loop.tree.admin).get(f"/api/v1/needs/{need.pk}/candidates?limit=0"), 422)

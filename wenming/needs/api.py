@@ -325,6 +325,36 @@ def cancel(request, need_id: int, body: ReasonIn):
     return _done(request, need)
 
 
+# --- Candidates ------------------------------------------------------------------------------------
+
+
+class CandidateOut(Schema):
+    kind: str = Field(description="team 队伍 / volunteer 志愿者")
+    id: int
+    name: str
+    score: float = Field(description="0–1，各因素加权之和")
+    parts: dict[str, float] = Field(description="skill 专长、distance 距离、load 在办、rating 评价、availability 时间，各0–1")
+    reasons: list[str]
+    eligible: bool
+    why_not: str
+    place: str
+
+
+class CandidatesOut(Schema):
+    need_id: int
+    items: list[CandidateOut]
+
+
+@router.get("/{need_id}/candidates", response=CandidatesOut, summary="派单候选（队伍与志愿者，按综合得分排序，附理由）")
+def candidates(request, need_id: int, limit: int = Query(20, ge=1, le=100)):
+    from .candidates import candidates_for
+
+    need = _visible_one(request.auth, need_id)
+    if not services.can_handle(request.auth, need):
+        raise Forbidden("只有办理组织可以查看派单候选。", code="not_handler")
+    return {"need_id": need.pk, "items": [c.__dict__ for c in candidates_for(need, limit=limit, dispatcher=request.auth)]}
+
+
 # --- Figures -----------------------------------------------------------------------------------------
 
 
