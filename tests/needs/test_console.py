@@ -231,3 +231,31 @@ def test_team_leaders_keep_their_service_menu(loop):
     assert r.status_code == 200 and ServiceOffer.objects.get().title == "爱心陪伴"
     assert "爱心陪伴" not in page(other.get("/needs/offers/"))
     assert page(leader.get(f"/needs/offers/?edit={offer.pk}")).count("爱心陪伴") >= 2
+
+
+def test_a_station_admin_enters_a_need_on_someones_behalf(loop):
+    t = loop.tree
+    admin = client_for(t.far_admin)
+    html = page(admin.get("/needs/new/"))
+    assert t.other_station.name in html and t.station.name not in html  # only stations in reach
+    r = admin.post("/needs/new/", {"station": t.other_station.pk, "category": loop.care.pk,
+                                   "description": "代老人点单：每周上门理发", "contact_name": "陈奶奶",
+                                   "phone": "13700001111", "urgency": "normal"})
+    assert r.status_code == 302
+    need = Need.objects.get()
+    assert need.source == Need.Source.PROXY and need.entered_by == t.far_admin and need.station == t.other_station
+    r = admin.post("/needs/new/", {"station": t.station.pk, "category": loop.care.pk, "description": "越权点单测试",
+                                   "contact_name": "陈", "phone": "13700001111", "urgency": "normal"})
+    assert r.status_code == 200 and Need.objects.count() == 1
+    assert client_for(t.team_leader).get("/needs/new/").status_code == 403
+
+
+def test_team_leaders_claim_wishes_from_the_pool_page(loop):
+    t = loop.tree
+    wish = services.review_need(t.admin, raise_need(loop, is_wish=True, description="想要一副老花镜看清手机上的字"),
+                                approve=True)
+    leader = client_for(t.team_leader)
+    assert "想要一副老花镜" in page(leader.get("/needs/pool/"))
+    leader.post(f"/needs/{wish.pk}/claim/", {"team": loop.team.pk})
+    wish.refresh_from_db()
+    assert wish.state == S.ACCEPTED and wish.team == loop.team

@@ -70,3 +70,20 @@ class OfferForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["team"].queryset = teams
         self.fields["category"].queryset = categories
+
+
+def proxy_need_form(user, *args, **kwargs):
+    """The residents' form (public_forms.NeedForm) for a station admin entering a need on someone's
+    behalf (帮办): the stations are those in the account's reach."""
+    from wenming.core.scoping import nodes_in_reach
+
+    from .public_forms import NeedForm
+
+    class ProxyNeedForm(NeedForm):
+        def _set_station_choices(self):
+            self.fields["station"].queryset = nodes_in_reach(user, kind="station")
+            super()._set_station_choices()
+
+    form = ProxyNeedForm(*args, **kwargs)
+    form.fields["is_wish"].label = _("微心愿（在心愿墙上展示，不显示姓名、电话和地址）")
+    return form

@@ -17,7 +17,8 @@ S = Need.State
 
 def needs_for(user):
     """The needs an account may see: those handled in its reach (and those raised there), and those
-    dispatched to it — its team, itself as a volunteer, its department — plus the pool for team leaders."""
+    dispatched to it — its team, itself as a volunteer, its department — plus, for team leaders, the pool
+    and the wishes waiting on the wall."""
     qs = Need.objects.select_related("category", "category__parent", "station", "node", "team", "volunteer",
                                      "to_node", "department")
     if not getattr(user, "is_authenticated", False):
@@ -26,7 +27,7 @@ def needs_for(user):
         return qs
     q = node_q(user, "node") | node_q(user, "station")
     if user.role == User.Role.TEAM_LEADER:
-        q |= Q(team__leader__user=user) | Q(in_pool=True, state=S.DISPATCHED)
+        q |= Q(team__leader__user=user) | Q(in_pool=True, state=S.DISPATCHED) | Q(is_wish=True, state=S.APPROVED)
     if user.role == User.Role.DEPARTMENT and user.department_id:
         q |= Q(department_id=user.department_id)
     q |= Q(volunteer__user=user) | Q(team__leader__user=user)
@@ -51,6 +52,10 @@ def overdue_needs(user):
 
 def pool_for(user):
     return needs_for(user).filter(state=S.DISPATCHED, in_pool=True).order_by("deadline")
+
+
+def wishes_to_claim(user):
+    return needs_for(user).filter(state=S.APPROVED, is_wish=True).order_by("created_at")
 
 
 def wish_wall():

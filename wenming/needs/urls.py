@@ -7,6 +7,7 @@ from . import views
 app_name = "needs"
 urlpatterns = [
     path("", views.need_list, name="list"),
+    path("new/", views.need_new, name="new"),
     path("overdue/", views.overdue_list, name="overdue"),
     path("pool/", views.pool, name="pool"),
     path("figures/", views.figures, name="figures"),

@@ -109,6 +109,26 @@ def need_list(request):
 
 
 @console
+def need_new(request):
+    """帮办: a station admin enters a need on a resident's behalf (one by one; many by Excel import)."""
+    user = request.user
+    if not (user.is_superuser or user.role in MANAGER_ROLES):
+        return forbidden_page(request, _("只有实践站（所、中心）管理员可以代群众点单。"))
+    form = forms.proxy_need_form(user, request.POST or None, request.FILES or None,
+                                 station_text=request.POST.get("find", "") if request.method == "POST" else "")
+    if request.method == "POST" and "do_find" not in request.POST and form.is_valid():
+        try:
+            need = services.submit_need(form.need_data(), by=user)
+        except DomainError as exc:
+            form.add_domain_error(exc)
+        else:
+            messages.success(request, _("已代为点单，查询码 %(code)s（请告知群众，凭查询码和手机号后4位查询进度）。")
+                             % {"code": need.code})
+            return redirect("needs:detail", pk=need.pk)
+    return render(request, "needs/console_new.html", {"form": form})
+
+
+@console
 def overdue_list(request):
     page = Paginator(queries.overdue_needs(request.user), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "needs/console_overdue.html", {"page": page})
@@ -118,7 +138,8 @@ def overdue_list(request):
 def pool(request):
     teams = services.led_teams(request.user)
     page = Paginator(queries.pool_for(request.user), PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "needs/console_pool.html", {"page": page, "teams": teams})
+    wishes = list(queries.wishes_to_claim(request.user)[:50]) if teams else []
+    return render(request, "needs/console_pool.html", {"page": page, "teams": teams, "wishes": wishes})
 
 
 # --- A need's page -------------------------------------------------------------------------------
