@@ -7,7 +7,6 @@ from functools import lru_cache
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from pypinyin import Style, lazy_pinyin
 
 from wenming.core import audit, pii, ratelimit
 from wenming.core.errors import Conflict, Forbidden, InvalidInput
@@ -65,6 +64,10 @@ def name_pinyin(name: str) -> tuple[str, str]:
         if name.startswith(surname) and len(name) > len(surname):
             head, name = SURNAME_READINGS[surname], name[len(surname):]
             break
+    # Imported here: pypinyin's dictionaries hold ~55 MB, which a process that never reads a new
+    # name (an export, most requests) should not carry.
+    from pypinyin import Style, lazy_pinyin
+
     rest = lazy_pinyin(name, style=Style.NORMAL, errors="ignore")
     syllables = [s for s in head + rest if s.isascii() and s]
     return "".join(syllables).lower(), "".join(s[0] for s in syllables).lower()
