@@ -184,7 +184,9 @@ def _save(need: Need, by, action: str, before: dict, note: str = "", *, public: 
 def _locked(need: Need | int) -> Need:
     pk = getattr(need, "pk", need)
     try:
-        return Need.objects.select_for_update().select_related("node", "station", "category").get(pk=pk)
+        # of=("self",): lock the need's row only, not the joined node and category rows (on PostgreSQL
+        # those would block every other need of the station, and make the sweep skip them).
+        return Need.objects.select_for_update(of=("self",)).select_related("node", "station", "category").get(pk=pk)
     except Need.DoesNotExist:
         raise NotFound("需求不存在。")
 
@@ -243,6 +245,12 @@ def _require_assignee(user, need: Need) -> None:
         raise Forbidden("请先登录。", code="not_authenticated", status=401)
     if not is_assignee(user, need):
         raise Forbidden("只有被派单的队伍、志愿者、组织或部门才能办理这一步。", code="not_assignee")
+
+
+def _lock_team(team: Team) -> Team:
+    """Taking a place in a team: its row is locked first, so that two needs dispatched, grabbed or
+    claimed for it at once count its load one after the other and never exceed its capacity."""
+    return Team.objects.select_for_update(of=("self",)).select_related("node").get(pk=team.pk)
 
 
 def team_load(team: Team) -> int:
@@ -397,6 +405,7 @@ def _dispatch(by, need: Need, *, team=None, volunteer=None, node=None, departmen
     before = _snapshot(need)
     _clear_assignee(need)
     if team is not None:
+        team = _lock_team(team)
         why = team_may_take(team, need, by)
         if why:
             raise Conflict(f"不能派给“{team.name}”：{why}。", code="team_ineligible")
@@ -456,6 +465,7 @@ def grab_need(by, need: Need, team: Team) -> Need:
             raise Forbidden("只有队长可以为本队抢单。", code="not_team_leader")
         if not (need.state == S.DISPATCHED and need.in_pool):
             raise Conflict("手慢了，该需求已被其他队伍抢单或已撤回。", code="already_taken")
+        team = _lock_team(team)
         why = team_may_take(team, need)
         if why:
             raise Conflict(f"本队不能抢这一单：{why}。", code="team_ineligible")
@@ -478,6 +488,7 @@ def claim_wish(by, need: Need, team: Team) -> Need:
             raise InvalidInput("只有微心愿可以认领。", code="not_a_wish")
         if need.state != S.APPROVED:
             raise Conflict("该心愿已被认领或暂不能认领。", code="already_taken")
+        team = _lock_team(team)
         why = team_may_take(team, need)  # the wish's region, skills and the team's capacity
         if why:
             raise Conflict(f"本队不能认领这个心愿：{why}。", code="team_ineligible")
@@ -500,7 +511,7 @@ def _accept(by, need: Need, action: str = "accepted", note: str = "") -> Need:
     if need.to_node_id:  # passed down: the lower node now handles it, to review and dispatch further
         lower = need.to_node
         need.node, need.to_node = lower, None
-        need.state, need.overdue, need.deadline = S.APPROVED, False, now + dispatch_period()
+        need.state, need.overdue, need.deadline = S.APPROVED, False, now + dispatch_period(need)
         return _save(need, by, "accepted", before, note or f"{lower.name}接收，继续派单")
     need.state, need.accepted_at, need.overdue = S.ACCEPTED, now, False
     need.deadline = _finish_deadline(need, now)
@@ -533,7 +544,7 @@ def decline_need(by, need: Need, *, reason: str) -> Need:
         before = _snapshot(need)
         _clear_assignee(need)
         now = timezone.now()
-        need.state, need.deadline, need.overdue = S.APPROVED, now + dispatch_period(), False
+        need.state, need.deadline, need.overdue = S.APPROVED, now + dispatch_period(need), False
         _save(need, by, "declined", before, f"{label}拒单：{reason}")
         _tell_node(need.node, need, f"需求被拒单，请改派：{need.category.name}", reason)
     return need
@@ -701,7 +712,8 @@ def sweep(now: datetime | None = None) -> SweepResult:
     due = Need.objects.filter(deadline__lte=now, state__in=[*Need.OPEN_STATES, S.COMPLETED]).order_by("deadline")
     for pk in due.values_list("pk", flat=True)[:5000]:
         with transaction.atomic():
-            need = Need.objects.select_for_update(skip_locked=True).select_related("node", "station", "category") \
+            need = Need.objects.select_for_update(skip_locked=True, of=("self",)) \
+                .select_related("node", "station", "category") \
                 .filter(pk=pk, deadline__lte=now).first()
             if need is None:
                 continue
@@ -729,7 +741,7 @@ def _sweep_one(need: Need, now: datetime, result: SweepResult) -> None:
     elif need.state == S.DISPATCHED:
         label, department = need.assignee_label, need.department
         _clear_assignee(need)
-        need.state, need.overdue, need.deadline = S.APPROVED, True, now + dispatch_period()
+        need.state, need.overdue, need.deadline = S.APPROVED, True, now + dispatch_period(need)
         _save(need, SYSTEM, "accept_missed", before, f"{label}未在时限内接单，退回改派")
         _tell_node(need.node, need, f"接单超时，请改派：{need.category.name}")
         if department is not None:
