@@ -391,9 +391,14 @@ def review_need(by, need: Need, *, approve: bool, reason: str = "") -> Need:
         if approve:
             need.state, need.approved_at, need.overdue = S.APPROVED, now, False
             need.deadline = now + dispatch_period(need)
-            _save(need, by, "approved", before, _text(reason, 200, "审核意见"))
-            if need.requested_team_id:  # a booked service goes to the team that offers it
-                _dispatch(by, need, team=need.requested_team, note="按预约的服务清单派单")
+            note = _text(reason, 200, "审核意见")
+            team = _lock_team(need.requested_team) if need.requested_team_id else None
+            why = team_may_take(team, need, by) if team is not None else None
+            if why:  # approved all the same: the handler dispatches it elsewhere
+                note = "；".join(x for x in (note, f"预约的“{team.name}”暂不能承接（{why}），请另行派单") if x)
+            _save(need, by, "approved", before, note)
+            if team is not None and not why:  # a booked service goes to the team that offers it
+                _dispatch(by, need, team=team, note="按预约的服务清单派单")
         else:
             reason = _reason(reason, "驳回原因")
             need.state, need.reason, need.deadline, need.closed_at = S.REJECTED, reason, None, now
