@@ -395,6 +395,51 @@ def _hours_text(minutes: int) -> str:
     return f"{minutes / 60:g}小时" if minutes % 30 == 0 else f"{minutes}分钟"
 
 
+def insert_rows(progress, model, rows: list[dict], label: str = "") -> None:
+    """INSERT dicts of attname → value (ids included) in one executemany, or COPY on PostgreSQL:
+    bulk_create's per-value preparation would cost most of the demo's time. A missing value takes
+    the field's default. The table's id sequence is moved past the ids written."""
+    if not rows:
+        return
+    db = connections[DEFAULT_DB_ALIAS]
+    fields = list(model._meta.concrete_fields)
+    sqlite = db.vendor == "sqlite"
+
+    def prep(f):
+        if isinstance(f, models.DateTimeField):
+            return _sqlite_datetime if sqlite else None
+        if isinstance(f, models.DateField):
+            return str if sqlite else None
+        if type(f) in PLAIN_FIELDS or f.is_relation or isinstance(f, models.AutoField | models.BigAutoField):
+            return None
+        return lambda v, f=f: f.get_db_prep_save(v, db)
+
+    preps = [prep(f) for f in fields]
+    defaults = {f.attname: f.get_default() for f in fields}
+    names = [f.attname for f in fields]
+    params = []
+    for row in rows:
+        values = []
+        for name, p in zip(names, preps, strict=True):
+            v = row[name] if name in row else defaults[name]
+            values.append(v if p is None or v is None else p(v))
+        params.append(values)
+    task = progress.add_task(label or f"写入{model._meta.verbose_name}", total=len(params))
+    qn = db.ops.quote_name
+    table, columns = qn(model._meta.db_table), ", ".join(qn(f.column) for f in fields)
+    with db.cursor() as cursor:
+        if db.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in params:
+                    copy.write_row(row)
+        else:
+            placeholders = ", ".join(["%s"] * len(fields))
+            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", params)
+        for sql in db.ops.sequence_reset_sql(no_style(), [model]):
+            cursor.execute(sql)
+    progress.advance(task, len(params))
+
+
 class ActivityBuilder:
     """Adds a year of activities and their ledger to a freshly built demo district."""
 
@@ -934,48 +979,7 @@ class ActivityBuilder:
         return value
 
     def _insert(self, model, rows: list[dict], label: str = "") -> None:
-        """INSERT dicts of attname → value (ids included) in one executemany, or COPY on PostgreSQL:
-        bulk_create's per-value preparation would cost most of the demo's time. A missing value takes
-        the field's default. The table's id sequence is moved past the ids written."""
-        if not rows:
-            return
-        db = connections[DEFAULT_DB_ALIAS]
-        fields = list(model._meta.concrete_fields)
-        sqlite = db.vendor == "sqlite"
-
-        def prep(f):
-            if isinstance(f, models.DateTimeField):
-                return _sqlite_datetime if sqlite else None
-            if isinstance(f, models.DateField):
-                return str if sqlite else None
-            if type(f) in PLAIN_FIELDS or f.is_relation or isinstance(f, models.AutoField | models.BigAutoField):
-                return None
-            return lambda v, f=f: f.get_db_prep_save(v, db)
-
-        preps = [prep(f) for f in fields]
-        defaults = {f.attname: f.get_default() for f in fields}
-        names = [f.attname for f in fields]
-        params = []
-        for row in rows:
-            values = []
-            for name, p in zip(names, preps, strict=True):
-                v = row[name] if name in row else defaults[name]
-                values.append(v if p is None or v is None else p(v))
-            params.append(values)
-        task = self.d.progress.add_task(label or f"写入{model._meta.verbose_name}", total=len(params))
-        qn = db.ops.quote_name
-        table, columns = qn(model._meta.db_table), ", ".join(qn(f.column) for f in fields)
-        with db.cursor() as cursor:
-            if db.vendor == "postgresql":
-                with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                    for row in params:
-                        copy.write_row(row)
-            else:
-                placeholders = ", ".join(["%s"] * len(fields))
-                cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", params)
-            for sql in db.ops.sequence_reset_sql(no_style(), [model]):
-                cursor.execute(sql)
-        self.d.progress.advance(task, len(params))
+        insert_rows(self.d.progress, model, rows, label)
 
     def _write_activities(self, plans: list[Plan]) -> None:
         rng = self.rng

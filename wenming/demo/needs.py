@@ -41,10 +41,9 @@ import random
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-from django.core.management.color import no_style
-from django.db import DEFAULT_DB_ALIAS, connections, models
+from django.db import models
 from django.db.models import Max
 from django.utils import timezone
 
@@ -58,6 +57,7 @@ from wenming.org.models import Site
 from wenming.people.models import Team, TeamMembership, Volunteer
 
 from . import names
+from .activities import insert_rows
 
 S = Need.State
 SRC = Need.Source
@@ -518,11 +518,6 @@ class NeedSummary:
 def _fits_place(template: str, station: OrgNode) -> bool:
     village = station.name.endswith("村")
     return not template.startswith("村:" if not village else "城:")
-
-
-def _sqlite_datetime(value: datetime) -> str:
-    """What Django's SQLite backend stores for an aware datetime (UTC, naive, str)."""
-    return str(value.astimezone(UTC).replace(tzinfo=None))
 
 
 class Story:
@@ -1489,47 +1484,7 @@ class NeedBuilder:
         return {f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields}
 
     def _insert(self, model, rows: list[dict], label: str = "") -> None:
-        """INSERT dicts of attname → value (ids included) in one executemany, or COPY on PostgreSQL
-        (as activities._insert). A missing value takes the field's default; the id sequence moves on."""
-        if not rows:
-            return
-        db = connections[DEFAULT_DB_ALIAS]
-        fields = list(model._meta.concrete_fields)
-        sqlite = db.vendor == "sqlite"
-
-        def prep(f):
-            if isinstance(f, models.DateTimeField):
-                return _sqlite_datetime if sqlite else None
-            if isinstance(f, models.DateField):
-                return str if sqlite else None
-            if type(f) in PLAIN_FIELDS or f.is_relation or isinstance(f, models.AutoField | models.BigAutoField):
-                return None
-            return lambda v, f=f: f.get_db_prep_save(v, db)
-
-        preps = [prep(f) for f in fields]
-        defaults = {f.attname: f.get_default() for f in fields}
-        attnames = [f.attname for f in fields]
-        params = []
-        for row in rows:
-            values = []
-            for name, p in zip(attnames, preps, strict=True):
-                v = row[name] if name in row else defaults[name]
-                values.append(v if p is None or v is None else p(v))
-            params.append(values)
-        task = self.d.progress.add_task(label or f"写入{model._meta.verbose_name}", total=len(params))
-        qn = db.ops.quote_name
-        table, columns = qn(model._meta.db_table), ", ".join(qn(f.column) for f in fields)
-        with db.cursor() as cursor:
-            if db.vendor == "postgresql":
-                with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                    for row in params:
-                        copy.write_row(row)
-            else:
-                placeholders = ", ".join(["%s"] * len(fields))
-                cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", params)
-            for sql in db.ops.sequence_reset_sql(no_style(), [model]):
-                cursor.execute(sql)
-        self.d.progress.advance(task, len(params))
+        insert_rows(self.d.progress, model, rows, label)
 
     def _write(self, stories: list[Story]) -> None:
         needs, events, audit_rows, requests, hours = [], [], list(self.offer_audit), [], []
