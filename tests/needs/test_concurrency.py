@@ -253,7 +253,7 @@ def test_dispatches_racing_for_a_teams_last_place(loop, monkeypatch):
     def team_load(team):
         load = real_load(team)
         try:
-            counted.wait(timeout=3)
+            counted.wait(timeout=2)
         except threading.BrokenBarrierError:
             pass
         return load

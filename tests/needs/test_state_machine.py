@@ -13,14 +13,22 @@ The model below is written from the issue's rules, not from the code:
     from accepted or in service; rate 1–5 from completed → closed; unrated needs close by themselves
     after 7 days. The resident may cancel before acceptance. Deadlines: review 24 h, dispatch 24 h,
     accept 12 h, finish 7 days, rating 7 days; a missed review/dispatch escalates one level up.
-    (Since then: an approved wish waits on the wall for 14 days, WENMING_NEED_WISH_DAYS, and a claim
-    keeps to the wish's region.)
+    (Since then: an approved wish waits on the wall for 14 days, WENMING_NEED_WISH_DAYS, also when
+    it comes back to 待派单; a claim keeps to the wish's region; a booking whose team cannot take it
+    is approved all the same, to be dispatched elsewhere.)
 
 After every step: the database agrees with the model (state, handling node, assignee, pool, deadline,
 escalations); every timeline entry is a step the rules allow; a refused action raised a DomainError
 the rules expect and changed nothing; a successful one wrote exactly its timeline entries (two for a
-booking's approval and for a claim) and as many audit entries, and touched no other need; at most one
+booking approved and sent to its team, and for a claim) and as many audit entries, and touched no other need; at most one
 assignee kind is set; no team holds more than its capacity; the figures equal their recount.
+
+What Hypothesis draws: needs raised (by residents, or entered by admins in or out of reach) and taken
+some steps along their way to begin with; then any action on any need by any actor (`anyone_tries`,
+biased towards a need in a state it applies to and an actor the rules allow), the next steps of a
+need's way by someone allowed (`go_on`, `serve`), a move the need's state does not allow by someone
+who could make it in its turn (`out_of_turn`), and the clock moving on — by a while, or onto a need's
+deadline give or take a second — with the sweep run twice (`sweep`).
 
 It runs as a Django TestCase (pytest-django gives it the database): the fixture rows are built once
 in setUpTestData, and each Hypothesis example runs in a savepoint rolled back by the machine's
@@ -124,6 +132,13 @@ def in_reach(actor: str, node: str) -> bool:
     return any(under(node, scope) for scope in SCOPES[actor])
 
 
+def rotate(i: int, needs: list):
+    """The i-th of the needs, taking each state present as likely as any other."""
+    states = sorted({m.state for m in needs})
+    in_state = [m for m in needs if m.state == states[i % len(states)]]
+    return in_state[i // len(states) % len(in_state)]
+
+
 @dataclass
 class Model:
     """What the rules say a need is now."""
@@ -192,6 +207,11 @@ def build_world() -> World:
 
 
 REFUSALS = (Conflict, Forbidden, InvalidInput, NotFound)
+# A need's columns that anything after intake may change (and its id and station).
+CHANGING = [f.attname for f in Need._meta.concrete_fields if f.name not in {
+    "code", "category", "description", "address", "lat", "lng", "contact_name", "phone_enc", "phone_index",
+    "phone_masked", "wished_at", "urgency", "source", "is_wish", "offer", "requested_team", "entered_by",
+    "created_at", "is_demo_data"}]
 rarely = st.sampled_from([False, False, False, True])  # a booking of the team's service (often refused)
 # Which need: 0–7 one in a state the action applies to, 8–15 one in another state (when there is one).
 needs_index = st.integers(min_value=0, max_value=15)
@@ -206,6 +226,17 @@ APPLIES_TO = {
     "complete": {S.ACCEPTED, S.IN_SERVICE}, "rate": {S.COMPLETED}, "cancel": CANCELLABLE,
 }
 ACTIONS = list(APPLIES_TO)
+
+
+def applies(action: str, m) -> bool:
+    """Whether the need's state lets the action be taken (by the right person, with the right input)."""
+    if action == "grab":
+        return m.state == S.DISPATCHED and m.pool
+    if action == "accept":
+        return m.state == S.DISPATCHED and not m.pool
+    if action == "claim":
+        return m.state == S.APPROVED and m.wish
+    return m.state in APPLIES_TO[action]
 # How far the clock moves before a sweep: mostly a little (so that needs get somewhere between sweeps),
 # sometimes exactly onto a deadline (12 h, 24 h, 7 days: due at its very moment), sometimes far.
 JUMPS = [timedelta(0), timedelta(minutes=5), timedelta(hours=1), timedelta(hours=3), timedelta(hours=11),
@@ -277,10 +308,7 @@ class NeedLoop(RuleBasedStateMachine):
         else:
             wrong = [m for m in self.needs if m.state not in states]
             candidates = [m for m in wrong if m.state in OPEN | {S.COMPLETED}] or wrong
-        candidates = candidates or self.needs
-        states = sorted({m.state for m in candidates})  # each state as likely as any other
-        in_state = [m for m in candidates if m.state == states[i % len(states)]]
-        return in_state[i // len(states) % len(in_state)]
+        return rotate(i, candidates or self.needs)
 
     def who(self, actor, allowed) -> str:
         if isinstance(actor, str):
@@ -292,7 +320,8 @@ class NeedLoop(RuleBasedStateMachine):
     # --- running one action against the rules
 
     def rows(self):
-        return list(Need.objects.order_by("pk").values())
+        """Every need's row, as far as anything after intake may change it."""
+        return list(Need.objects.order_by("pk").values(*CHANGING))
 
     def attempt(self, m: Model, refusals: set, call, *, actor: str, after, events: int = 1):
         """Run `call`. refusals: the errors the rules allow here (empty: it must succeed); `after`
@@ -340,10 +369,15 @@ class NeedLoop(RuleBasedStateMachine):
         self.do_submit(actor, station, category, wish, booked)
 
     @initialize(needs=st.lists(st.tuples(st.sampled_from(["S", "S", "S2"]), st.sampled_from(["care", "care", "repair"]),
-                                         st.booleans(), rarely), min_size=1, max_size=4))
+                                         st.booleans(), rarely,
+                                         st.lists(st.integers(min_value=0, max_value=59), max_size=6)),
+                               min_size=1, max_size=5))
     def residents_raise_needs(self, needs):
-        for station, category, wish, booked in needs:
+        """To begin with, a few needs, each taken some steps along its way (so that every example starts
+        with needs in various states, whichever rules it draws)."""
+        for station, category, wish, booked, ks in needs:
             self.do_submit("resident", station, category, wish, booked)
+            self.steps_on(self.needs[-1], ks)
 
     def do_submit(self, actor, station, category, wish, booked):
         if booked:
@@ -599,6 +633,16 @@ class NeedLoop(RuleBasedStateMachine):
         else:
             self.do_cancel(m, self.who(actor, lambda a: self.may_close(a, m)), reason)
 
+    @precondition(lambda self: self.needs)
+    @rule(i=st.integers(min_value=0, max_value=7), k=st.integers(min_value=0, max_value=59))
+    def out_of_turn(self, i, k):
+        """A move the need's state does not allow (cancel an accepted need, grab one not in the pool,
+        rate one not completed …), by someone who could make it in its turn, with valid arguments:
+        only the state is wrong, and the rules refuse it."""
+        m = rotate(i, self.needs)
+        wrong = [a for a in ACTIONS if not applies(a, m)]
+        self.try_action(wrong[k % len(wrong)], m, k // len(wrong), 1)
+
     @precondition(lambda self: any(m.state in OPEN | {S.COMPLETED} for m in self.needs))
     @rule(i=st.integers(min_value=0, max_value=7), ks=st.lists(st.integers(min_value=0, max_value=59), min_size=1,
                                                               max_size=4))
@@ -621,10 +665,7 @@ class NeedLoop(RuleBasedStateMachine):
 
     def next_step(self, m: Model, way: int, k: int):
         handler, assignee = (lambda a: self.handler(a, m)), (lambda a: self.assignee(a, m))
-        out_of_turn = [a for a in ACTIONS if m.state not in APPLIES_TO[a]]
-        if way == 5 and k % 2:  # a move out of turn, by someone who could make it in its turn
-            self.try_action(out_of_turn[k // 2 % len(out_of_turn)], m, k, 1)
-        elif m.state == S.SUBMITTED:
+        if m.state == S.SUBMITTED:
             self.do_review(m, self.who(k, handler), approve=way != 0, reason="不属于志愿服务范围")
         elif m.state == S.APPROVED:
             if m.wish and way < 2:
@@ -667,9 +708,7 @@ class NeedLoop(RuleBasedStateMachine):
             i, seconds = jump
             ahead = [m for m in self.needs if m.deadline is not None and m.deadline > self.clock]
             if ahead:
-                states = sorted({m.state for m in ahead})
-                in_state = [m for m in ahead if m.state == states[i % len(states)]]
-                target = in_state[i // len(states) % len(in_state)]
+                target = rotate(i, ahead)
                 note(f"onto the deadline of need {target.pk} ({target.state}) {seconds:+d} s")
                 self.clock = max(self.clock, target.deadline + timedelta(seconds=seconds))
         else:
@@ -765,7 +804,8 @@ class NeedLoop(RuleBasedStateMachine):
             else:
                 assert kinds == 0 and not r["in_pool"], r
         for key, team in self.w.teams.items():
-            assert services.team_load(team) <= CAPACITY[key] == team.capacity
+            held = Need.objects.filter(team=team, state__in=HELD).count()
+            assert held == self.held(key) <= CAPACITY[key] == team.capacity
 
     @invariant()
     def figures_equal_their_recount(self):
@@ -783,7 +823,7 @@ class NeedLoop(RuleBasedStateMachine):
 class TestNeedLoop(DjangoTestCase, NeedLoop.TestCase):
     """NeedLoop.TestCase run by Django's TestCase, so that pytest-django opens the database for it."""
 
-    settings = hsettings(max_examples=30, stateful_step_count=40, deadline=None,
+    settings = hsettings(max_examples=40, stateful_step_count=40, deadline=None,
                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
     @classmethod
