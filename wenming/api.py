@@ -20,6 +20,8 @@ from wenming.needs.api import router as needs_router
 from wenming.org.api import router as org_router
 from wenming.people.api import router as people_router
 from wenming.people.api import teams_router
+from wenming.publicity.api import router as publicity_router
+from wenming.stats.api import router as stats_router
 
 log = logging.getLogger(__name__)
 
@@ -153,3 +155,5 @@ api.add_router("/teams", teams_router)
 api.add_router("/activities", activities_router)
 api.add_router("/themes", themes_router)
 api.add_router("/needs", needs_router)
+api.add_router("/media-reports", publicity_router)
+api.add_router("/stats", stats_router)

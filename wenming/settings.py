@@ -66,6 +66,8 @@ INSTALLED_APPS = [
     "wenming.activities",
     "wenming.notices",
     "wenming.needs",
+    "wenming.publicity",
+    "wenming.stats",
     "wenming.demo",
 ]
 

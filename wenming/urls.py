@@ -18,6 +18,8 @@ urlpatterns = [
     path("activities/", include("wenming.activities.urls")),
     path("needs/", include("wenming.needs.urls")),
     path("n/", include("wenming.needs.public_urls")),
+    path("publicity/", include("wenming.publicity.urls")),
+    path("stats/", include("wenming.stats.urls")),
     path("data/", include("wenming.core.excel_urls")),
     path("", include("wenming.ledger.urls")),
 ]
