@@ -1,0 +1,87 @@
+"""Roll-ups: the figures of each node's subtree, kept current as records are settled.
+
+`Rollup` holds additive figures per node (its whole subtree) and calendar day, one row per
+(metric, dimension) — a centre's year is at most 366 rows per metric, whatever the history.
+Figures that do not add up across days — distinct volunteers and teams, and the rankings — are
+kept per calendar year and month in `Tally` (one row per member) and `PeriodCount` (how many
+members are active). `StatsClock` says up to when finished activities have been counted: an
+activity is counted once its end has passed, which no save announces, so a job moves the clock
+on (and every read of the figures does first).
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from wenming.core.models import OrgNode
+
+
+class Rollup(models.Model):
+    node = models.ForeignKey(OrgNode, on_delete=models.CASCADE, related_name="+", db_index=False)
+    day = models.DateField()
+    metric = models.CharField(max_length=40)
+    dim = models.BigIntegerField(default=0)  # a platform's or theme's id; 0 when the metric has none
+    value = models.BigIntegerField(default=0)
+
+    SCOPE_NODE_FIELD = "node"
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["node", "day", "metric", "dim"], name="stats_rollup_key")]
+
+
+class Tally(models.Model):
+    """One member's share of a node's year or month: a volunteer ('v') or a team ('t')."""
+
+    VOLUNTEER = "v"
+    TEAM = "t"
+
+    node = models.ForeignKey(OrgNode, on_delete=models.CASCADE, related_name="+", db_index=False)
+    period = models.CharField(max_length=7)  # "2026" or "2026-11"
+    kind = models.CharField(max_length=1)
+    member_id = models.BigIntegerField()
+    minutes = models.BigIntegerField(default=0)
+    events = models.BigIntegerField(default=0)  # teams: finished activities and fulfilled needs
+    rating_sum = models.BigIntegerField(default=0)
+    rating_count = models.BigIntegerField(default=0)
+
+    SCOPE_NODE_FIELD = "node"
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["node", "period", "kind", "member_id"], name="stats_tally_key")]
+        indexes = [models.Index(fields=["node", "period", "kind", "-minutes"], name="stats_tally_rank")]
+
+
+class PeriodCount(models.Model):
+    """How many members of a kind are active (any minutes or events) in a node's year or month."""
+
+    node = models.ForeignKey(OrgNode, on_delete=models.CASCADE, related_name="+", db_index=False)
+    period = models.CharField(max_length=7)
+    kind = models.CharField(max_length=1)
+    count = models.BigIntegerField(default=0)
+
+    SCOPE_NODE_FIELD = "node"
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["node", "period", "kind"], name="stats_periodcount_key")]
+
+
+class StatsClock(models.Model):
+    """One row: activities that ended at or before `activities_through` are counted."""
+
+    activities_through = models.DateTimeField()
+
+
+class SummaryTemplate(models.Model):
+    """A district's own wording of the work summary (工作总结), a Django template over the figures."""
+
+    node = models.OneToOneField(OrgNode, verbose_name=_("组织"), on_delete=models.CASCADE, related_name="+")
+    body = models.TextField(_("模板正文"), max_length=20000)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    SCOPE_NODE_FIELD = "node"
+
+    class Meta:
+        verbose_name = _("工作总结模板")
+        verbose_name_plural = _("工作总结模板")
