@@ -152,6 +152,8 @@ class Activity(models.Model):
             models.Index(fields=["status", "starts_at"], name="activity_status_start"),
             models.Index(fields=["node", "starts_at"], name="activity_node_start"),
             models.Index(fields=["served_site", "starts_at"], name="activity_served_site_start"),
+            # Statistics count an activity once its end has passed (stats.rollups.advance_clock).
+            models.Index(fields=["ends_at"], name="activity_ends_at"),
         ]
 
     def __str__(self):

@@ -26,6 +26,7 @@ from wenming.core.services import reserve_in_sequence
 from wenming.org.models import ContactPoint, GuidanceVisit, Platform, Site, SocialOrganization
 from wenming.people.models import Team, TeamMembership, Volunteer
 from wenming.people.services import AVAILABILITY, VolunteerData, build_volunteer, volunteer_number
+from wenming.stats.rebuild import rebuild
 
 from . import names
 from .activities import ActivityBuilder
@@ -375,6 +376,8 @@ class DistrictBuilder:
             self._accounts()
             self.summary.activities = ActivityBuilder(self).build().as_dict()
             self.summary.needs = NeedBuilder(self).build().as_dict()
+            # The stages above write in bulk, past the roll-ups' save listeners: count everything once.
+            rebuild()
             audit.record(None, "demo.load", self.centre, after=self._counts(), note="加载演示区县数据（双清区）")
         self.summary.elapsed = time.monotonic() - started
         return self.summary

@@ -52,6 +52,7 @@ from .services import (
     volunteer_fields,
     volunteer_number,
 )
+from .signals import volunteers_bulk_registered
 
 log = logging.getLogger(__name__)
 
@@ -231,9 +232,12 @@ def save_volunteers(user, fresh: list[tuple[Row, VolunteerData, dict]]) -> None:
     rows, their skills and one audit entry each (as register_volunteer writes them, with masked
     numbers only)."""
     first = reserve_in_sequence("volunteer_number", len(fresh))
+    now = timezone.now()
     for i, (_, _, volunteer) in enumerate(fresh):
-        volunteer.update(number=volunteer_number(first + i), source=Volunteer.Source.IMPORT, registered_by_id=user.pk)
+        volunteer.update(number=volunteer_number(first + i), source=Volunteer.Source.IMPORT, registered_by_id=user.pk,
+                         created_at=now)
     bulk_insert(Volunteer, [v for _, _, v in fresh])
+    volunteers_bulk_registered.send(Volunteer, rows=[(v["station_id"], v["created_at"]) for _, _, v in fresh])
     ids = dict(Volunteer.objects.filter(number__gte=fresh[0][2]["number"], number__lte=fresh[-1][2]["number"])
                .values_list("number", "id"))
     link_skills([(ids[v["number"]], s.pk) for (_, data, v) in fresh for s in data.skills])

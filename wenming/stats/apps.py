@@ -7,3 +7,8 @@ class StatsConfig(AppConfig):
     label = "stats"
     verbose_name = _("数据统计")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from . import rollups
+
+        rollups.connect()
