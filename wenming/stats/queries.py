@@ -1,0 +1,270 @@
+"""The figures of a node's subtree for a period, read from the roll-ups (docs/FIGURES.md).
+
+A summary is one indexed read of at most 366 days × metrics rows of the node itself — a centre's
+figure costs what a station's does — plus, for distinct volunteers and teams and the rankings, one
+row or one ranked index read of the year's or month's tallies. A period that is not a calendar year
+or month gets those few figures from the raw records (recount.py), exactly, at their cost.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import date, timedelta
+
+from django.db.models import Sum
+from django.utils import timezone
+
+from wenming.activities.models import Theme
+from wenming.core.models import OrgNode
+from wenming.org.models import Platform
+from wenming.people.models import Team, Volunteer
+
+from . import recount, rollups
+from .models import PeriodCount, Rollup, Tally
+from .periods import calendar_unit, checked
+
+LEVELS = ("district", "city", "province", "central")
+SERIES_METRICS = ("activities", "participations", "minutes_verified", "minutes_recorded",
+                  "people_served_activities", "people_served_needs", "needs_collected", "needs_fulfilled")
+NODE_RANK_METRICS = ("activities", "minutes_verified", "minutes_recorded", "people_served_activities",
+                     "people_served_needs", "needs_fulfilled")
+
+
+def hours(minutes: int) -> float:
+    return round(minutes / 60, 1)
+
+
+def refresh(now=None) -> None:
+    """Count the activities that have ended since the last read (cheap when there are none)."""
+    if rollups.activities_due(now):
+        rollups.advance_clock(now)
+
+
+def sums(node: OrgNode, start: date, end: date) -> dict[tuple[str, int], int]:
+    rows = (Rollup.objects.filter(node=node, day__gte=start, day__lte=end).values("metric", "dim")
+            .annotate(v=Sum("value")).order_by())
+    return {(r["metric"], r["dim"]): r["v"] for r in rows}
+
+
+def period_key(start: date, end: date) -> tuple[str | None, str | None]:
+    """The tally periods (volunteers', teams') that hold exactly [start, end], if any."""
+    unit = calendar_unit(start, end, timezone.localdate())
+    if unit == "year":
+        return f"{start.year:04d}", f"{start.year:04d}"
+    if unit == "month":
+        return None, f"{start.year:04d}-{start.month:02d}"
+    return None, None
+
+
+def _count(node: OrgNode, period: str, kind: str) -> int:
+    return PeriodCount.objects.filter(node=node, period=period, kind=kind).values_list("count", flat=True).first() or 0
+
+
+def summary(node: OrgNode, start: date, end: date, *, limit: int = 10) -> dict:
+    """Every figure of docs/FIGURES.md for the node's subtree and [start, end]."""
+    period = checked(start, end)
+    refresh()
+    vol_period, team_period = period_key(period.start, period.end)
+    volunteers = (_count(node, vol_period, Tally.VOLUNTEER) if vol_period
+                  else recount.volunteers(node, period.start, period.end))
+    teams = (_count(node, team_period, Tally.TEAM) if team_period
+             else recount.active_teams(node, period.start, period.end))
+    ranks = rankings(node, period.start, period.end, limit=limit, refreshed=True)
+    return compose(node, period.start, period.end, sums(node, period.start, period.end), volunteers, teams, ranks)
+
+
+def compose(node: OrgNode, start: date, end: date, totals: dict, volunteers: int, active_teams: int,
+            ranks: dict) -> dict:
+    """The summary's dict from the period's totals per (metric, dim) — shared by the roll-up answer and
+    the recount from raw records, so the two differ only in how the totals were found."""
+
+    def get(metric: str) -> int:
+        return int(totals.get((metric, 0), 0))
+
+    verified, recorded = get("minutes_verified"), get("minutes_recorded")
+    served_activities, served_needs = get("people_served_activities"), get("people_served_needs")
+    collected, rejected, cancelled = get("needs_collected"), get("needs_rejected"), get("needs_cancelled")
+    fulfilled, rated = get("needs_fulfilled"), get("needs_rated")
+    open_ = collected - rejected - cancelled
+    accept_count = get("needs_accept_count")
+    figures = {
+        "node": {"id": node.pk, "name": node.name, "kind": node.kind},
+        "start": start,
+        "end": end,
+        "activities": get("activities"),
+        "participations": get("participations"),
+        "volunteers": int(volunteers),
+        "new_volunteers": get("new_volunteers"),
+        "active_teams": int(active_teams),
+        "minutes_verified": verified,
+        "minutes_recorded": recorded,
+        "minutes_total": verified + recorded,
+        "hours_verified": hours(verified),
+        "hours_recorded": hours(recorded),
+        "hours_total": hours(verified + recorded),
+        "people_served": served_activities + served_needs,
+        "people_served_activities": served_activities,
+        "people_served_needs": served_needs,
+        "needs_collected": collected,
+        "needs_approved": get("needs_approved"),
+        "needs_rejected": rejected,
+        "needs_cancelled": cancelled,
+        "needs_dispatched": get("needs_dispatched"),
+        "needs_accepted": get("needs_accepted"),
+        "needs_fulfilled": fulfilled,
+        "needs_rated": rated,
+        "needs_overdue": get("needs_overdue"),
+        "needs_completion_rate": round(fulfilled / open_, 4) if open_ > 0 else None,
+        "needs_average_rating": round(get("needs_stars") / rated, 2) if rated else None,
+        "needs_mean_hours_to_accept": (round(get("needs_accept_seconds") / accept_count / 3600, 2)
+                                       if accept_count else None),
+        "needs_mean_hours_to_complete": (round(get("needs_complete_seconds") / fulfilled / 3600, 2)
+                                         if fulfilled else None),
+        "media_reports": get("media_reports"),
+        **{f"media_{level}": get(f"media_{level}") for level in LEVELS},
+        "by_platform": _breakdown(totals, "activities_platform", Platform, people="people_platform"),
+        "by_theme": _breakdown(totals, "activities_theme", Theme),
+    }
+    figures.update(ranks)
+    return figures
+
+
+def _breakdown(totals: dict, metric: str, model, people: str | None = None) -> list[dict]:
+    counts = {dim: v for (m, dim), v in totals.items() if m == metric and v}
+    names = dict(model.objects.filter(pk__in=counts).values_list("pk", "name"))
+    rows = []
+    for dim, activities in counts.items():
+        row = {"id": dim, "name": names.get(dim, "—"), "activities": int(activities)}
+        if people:
+            row["people_served"] = int(totals.get((people, dim), 0))
+        rows.append(row)
+    return sorted(rows, key=lambda r: (-r["activities"], r["name"]))
+
+
+# --- rankings --------------------------------------------------------------------------------------
+
+
+def rankings(node: OrgNode, start: date, end: date, *, limit: int = 10, refreshed: bool = False) -> dict:
+    period = checked(start, end)
+    if not refreshed:
+        refresh()
+    start, end = period.start, period.end
+    vol_period, team_period = period_key(start, end)
+    return {
+        "rank_nodes": rank_nodes(node, start, end, limit),
+        "rank_teams_hours": (_tally_teams_by_hours(node, team_period, limit) if team_period
+                             else recount.rank_teams_hours(node, start, end, limit)),
+        "rank_volunteers_hours": (_tally_volunteers(node, vol_period, limit) if vol_period
+                                  else recount.rank_volunteers_hours(node, start, end, limit)),
+        "rank_teams_rating": (_tally_teams_by_rating(node, team_period, limit) if team_period
+                              else recount.rank_teams_rating(node, start, end, limit)),
+    }
+
+
+def node_rank_rows(children, totals_by_node: dict, limit: int) -> list[dict]:
+    rows = []
+    for child in children:
+        t = totals_by_node.get(child.pk, {})
+        minutes = t.get("minutes_verified", 0) + t.get("minutes_recorded", 0)
+        rows.append({"id": child.pk, "name": child.name, "kind": child.kind, "activities": t.get("activities", 0),
+                     "hours_total": hours(minutes), "people_served": t.get("people_served_activities", 0)
+                     + t.get("people_served_needs", 0), "needs_fulfilled": t.get("needs_fulfilled", 0),
+                     "_minutes": minutes})
+    rows.sort(key=lambda r: (-r["_minutes"], -r["activities"], r["name"]))
+    for r in rows:
+        del r["_minutes"]
+    return rows[:limit]
+
+
+def rank_nodes(node: OrgNode, start: date, end: date, limit: int) -> list[dict]:
+    children = list(node.get_children())
+    totals: dict = defaultdict(Counter)
+    rows = (Rollup.objects.filter(node__in=children, day__gte=start, day__lte=end, metric__in=NODE_RANK_METRICS,
+                                  dim=0).values("node_id", "metric").annotate(v=Sum("value")).order_by())
+    for r in rows:
+        totals[r["node_id"]][r["metric"]] = int(r["v"])
+    return node_rank_rows(children, totals, limit)
+
+
+def team_rows(minutes_events: list[tuple[int, int, int]]) -> list[dict]:
+    names = dict(Team.objects.filter(pk__in=[t for t, _, _ in minutes_events]).values_list("pk", "name"))
+    return [{"id": t, "name": names.get(t, "—"), "hours_total": hours(m), "events": int(e)}
+            for t, m, e in minutes_events]
+
+
+def volunteer_rows(minutes: list[tuple[int, int]]) -> list[dict]:
+    people = {v.pk: v for v in Volunteer.objects.filter(pk__in=[v for v, _ in minutes]).select_related("station")
+              .only("name", "station__name")}
+    return [{"id": v, "name": people[v].name if v in people else "—",
+             "station": people[v].station.name if v in people else "", "hours_total": hours(m)}
+            for v, m in minutes]
+
+
+def rating_rows(ratings: list[tuple[int, int, int]], limit: int) -> list[dict]:
+    """(team, stars sum, ratings) → best mean first, then more ratings."""
+    names = dict(Team.objects.filter(pk__in=[t for t, _, _ in ratings]).values_list("pk", "name"))
+    rows = [{"id": t, "name": names.get(t, "—"), "average_rating": round(s / n, 2), "ratings": int(n), "_mean": s / n}
+            for t, s, n in ratings if n]
+    rows.sort(key=lambda r: (-r["_mean"], -r["ratings"], r["name"], r["id"]))
+    for r in rows:
+        del r["_mean"]
+    return rows[:limit]
+
+
+def _tally_teams_by_hours(node, period: str, limit: int) -> list[dict]:
+    rows = (Tally.objects.filter(node=node, period=period, kind=Tally.TEAM, minutes__gt=0)
+            .order_by("-minutes", "member_id").values_list("member_id", "minutes", "events")[:limit])
+    return team_rows(list(rows))
+
+
+def _tally_volunteers(node, period: str, limit: int) -> list[dict]:
+    rows = (Tally.objects.filter(node=node, period=period, kind=Tally.VOLUNTEER, minutes__gt=0)
+            .order_by("-minutes", "member_id").values_list("member_id", "minutes")[:limit])
+    return volunteer_rows(list(rows))
+
+
+def _tally_teams_by_rating(node, period: str, limit: int) -> list[dict]:
+    rows = (Tally.objects.filter(node=node, period=period, kind=Tally.TEAM, rating_count__gt=0)
+            .values_list("member_id", "rating_sum", "rating_count"))
+    return rating_rows(list(rows), limit)
+
+
+# --- time series ------------------------------------------------------------------------------------
+
+
+def timeseries(node: OrgNode, start: date, end: date, interval: str | None = None) -> dict:
+    period = checked(start, end)
+    refresh()
+    interval = interval or ("month" if period.days > 62 else "day")
+    rows = (Rollup.objects.filter(node=node, day__gte=period.start, day__lte=period.end, metric__in=SERIES_METRICS,
+                                  dim=0).values_list("day", "metric", "value"))
+    buckets: dict = defaultdict(Counter)
+    for day, metric, value in rows:
+        buckets[_bucket(day, interval)][metric] += value
+    points = []
+    for key in _buckets(period.start, period.end, interval):
+        b = buckets.get(key, Counter())
+        points.append({
+            "period": key,
+            "activities": b["activities"],
+            "participations": b["participations"],
+            "hours_total": hours(b["minutes_verified"] + b["minutes_recorded"]),
+            "people_served": b["people_served_activities"] + b["people_served_needs"],
+            "needs_collected": b["needs_collected"],
+            "needs_fulfilled": b["needs_fulfilled"],
+        })
+    return {"interval": interval, "points": points}
+
+
+def _bucket(day: date, interval: str) -> str:
+    return day.isoformat() if interval == "day" else f"{day.year:04d}-{day.month:02d}"
+
+
+def _buckets(start: date, end: date, interval: str) -> list[str]:
+    if interval == "day":
+        return [(start + timedelta(days=i)).isoformat() for i in range((end - start).days + 1)]
+    keys, y, m = [], start.year, start.month
+    while (y, m) <= (end.year, end.month):
+        keys.append(f"{y:04d}-{m:02d}")
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return keys
