@@ -204,6 +204,7 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "expire-open-checkins": {"task": "activities.expire_open_checkins", "schedule": 300.0},
     "needs-sweep": {"task": "needs.sweep", "schedule": 60.0},
+    "stats-tick": {"task": "stats.tick", "schedule": 60.0},
 }
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

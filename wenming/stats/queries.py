@@ -268,3 +268,25 @@ def _buckets(start: date, end: date, interval: str) -> list[str]:
         keys.append(f"{y:04d}-{m:02d}")
         y, m = (y + 1, 1) if m == 12 else (y, m + 1)
     return keys
+
+
+def home_node(user) -> OrgNode:
+    """The node a user's figures open on: the top of their reach (a station admin's station)."""
+    from wenming.core.errors import Forbidden
+    from wenming.core.scoping import reach_paths
+
+    paths = reach_paths(user)
+    node = OrgNode.objects.filter(path=paths[0]).first() if paths else None
+    if node is None:
+        raise Forbidden("您的账号没有可查看统计数据的组织范围。", code="no_reach")
+    return node
+
+
+def node_for(user, node_id: int | None) -> OrgNode:
+    """The node asked for, if in the user's reach (404 otherwise, like every other record), or their home node."""
+    from wenming.core.scoping import get_scoped
+
+    if node_id is None:
+        return home_node(user)
+    home_node(user)  # an account without any reach is refused as such, not with a 404
+    return get_scoped(OrgNode.objects.all(), user, node_id)
