@@ -10,9 +10,9 @@ The wording is a Django template: the default in `stats/summary_default.txt`, a 
 `{% if %}` around every clause whose figure may be zero or unknown: such a clause is left out,
 never filled in.
 
-How the text becomes paragraphs: a line holding only template tags is removed with its line break;
-then a blank line separates paragraphs, and the lines of one paragraph are stripped and joined with
-nothing between them (Chinese needs no spaces). Punctuation left dangling by an omitted clause is
+How the text becomes paragraphs: a blank line of the template separates paragraphs (a blank line
+inside a `{% if %}` that is false goes with it); the lines of one paragraph are stripped and joined
+with nothing between them (Chinese needs no spaces), so a clause per line is fine. Punctuation left dangling by an omitted clause is
 tidied ("，，" → "，", "，。" → "。", a separator at the start of a paragraph is dropped, a paragraph
 ending in "，" ends in "。"), and a paragraph with no text left is dropped.
 
@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import calendar
 import io
+import math
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -116,7 +117,7 @@ class _CappedSequence:
         budget = context.render_context.dicts[0]
         used = budget.get("narrative_loop_items", 0) + len(values)
         if used > LOOP_BUDGET:
-            raise RenderBudgetExceeded(_("模板中的循环次数过多。"))
+            raise RenderBudgetExceeded(_("模板中的循环次数过多"))
         budget["narrative_loop_items"] = used
         return values
 
@@ -159,13 +160,13 @@ class SandboxEngine(Engine):
 _ENGINE = SandboxEngine()
 _CHECK_ENGINE = SandboxEngine(string_if_invalid=INVALID)
 
-_TAG = r"\{%(?:(?!%\}).)*%\}|\{#(?:(?!#\}).)*#\}"
-_TAG_ONLY_LINE = re.compile(rf"^[ \t]*((?:(?:{_TAG})[ \t]*)+)\r?\n", re.M)
+PARAGRAPH = "\x1e"  # marks a blank line of the template; never in a checked body, stripped from the data
+_BLANK_LINE = re.compile(r"^[ \t]*$", re.M)
 
 
-def _trim_tag_lines(body: str) -> str:
-    """Remove the line break (and indentation) of every line that holds only template tags."""
-    return _TAG_ONLY_LINE.sub(lambda m: m.group(1).rstrip(" \t"), body)
+def _mark_paragraphs(body: str) -> str:
+    """Every blank line of the template becomes a paragraph mark (line numbers stay as they were)."""
+    return _BLANK_LINE.sub(PARAGRAPH, body.replace(PARAGRAPH, "").replace("\r\n", "\n"))
 
 
 def _loop_depth(nodelist, depth: int = 0) -> int:
@@ -217,9 +218,12 @@ def tidy(paragraph: str) -> str:
 
 
 def paragraphs_of(text: str) -> list[str]:
+    """The rendered text's paragraphs: split at the template's blank lines, each paragraph's lines
+    stripped and joined, tidied; empty ones dropped. (Blank lines the rendering made — a clause left
+    out — do not count: what separates paragraphs is decided by the template, not by the data.)"""
     paragraphs = []
-    for block in re.split(r"\n[ \t\r]*\n", text.replace("\r\n", "\n")):
-        joined = "".join(line.strip() for line in block.split("\n"))
+    for block in text.split(PARAGRAPH):
+        joined = "".join(line.strip() for line in block.replace("\r", "\n").split("\n"))
         cleaned = tidy(joined)
         if cleaned:
             paragraphs.append(cleaned)
@@ -282,7 +286,7 @@ def _freeze(value, depth: int = 0):
     if isinstance(value, Decimal):
         return float(value)
     if isinstance(value, str):
-        return value[:MAX_TEXT]
+        return value.replace(PARAGRAPH, "")[:MAX_TEXT]
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, dict):
@@ -291,6 +295,29 @@ def _freeze(value, depth: int = 0):
     if isinstance(value, list | tuple):
         return tuple(_freeze(v, depth + 1) for v in list(value)[:MAX_ITEMS])
     return None
+
+
+# The lists of the figures and their entries' numeric fields.
+LISTS = ("by_platform", "by_theme", "rank_nodes", "rank_teams_hours", "rank_volunteers_hours", "rank_teams_rating")
+ENTRY_NUMBERS = ("activities", "people_served", "hours_total", "events", "average_rating", "ratings",
+                 "needs_fulfilled")
+
+
+def _figure(value):
+    """A figure as a template may test it: a positive number, 0 for nothing to report (zero or less,
+    e.g. a period whose corrections outweigh its hours), None for anything that is not a number."""
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        return None
+    if isinstance(value, Decimal) and not value.is_finite() or isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value if value > 0 else 0
+
+
+def _entries(rows) -> list[dict]:
+    if not isinstance(rows, list | tuple):
+        return []
+    return [{**row, **{k: _figure(row[k]) for k in ENTRY_NUMBERS if k in row}} for row in rows
+            if isinstance(row, dict)]
 
 
 def _positive(entry, key) -> bool:
@@ -308,12 +335,18 @@ def template_context(figures: dict, today: date | None = None) -> dict:
     `children` (rank_nodes with hours), `teams` (rank_teams_hours with hours)."""
     figures = figures if isinstance(figures, dict) else {}
     data = {k: v for k, v in figures.items() if isinstance(k, str) and not k.startswith("_")}
+    for key, value in data.items():
+        if key in LISTS:
+            data[key] = _entries(value)
+        elif key not in ("node", "start", "end"):
+            data[key] = _figure(value)
+    figures = data
     start, end = _as_date(figures.get("start")), _as_date(figures.get("end"))
     node = figures.get("node") if isinstance(figures.get("node"), dict) else {}
     kind = node.get("kind")
 
     def best(key, measure):
-        rows = [r for r in (figures.get(key) or []) if _positive(r, measure)]
+        rows = [r for r in figures.get(key, []) if _positive(r, measure)]
         return sorted(rows, key=lambda r: -r[measure])
 
     data.update(
@@ -345,10 +378,10 @@ class Summary:
 
 
 def _render(engine: Engine, body: str, context: dict) -> str:
-    template = engine.from_string(_trim_tag_lines(body))
+    template = engine.from_string(_mark_paragraphs(body))
     text = template.render(Context(context, autoescape=False))
     if len(text) > MAX_OUTPUT:
-        raise RenderBudgetExceeded(_("生成的总结过长。"))
+        raise RenderBudgetExceeded(_("生成的总结过长"))
     return text
 
 
@@ -394,7 +427,8 @@ def _reason(exc: Exception) -> str:
         match = pattern.search(text)
         if match:
             return str(message) % match.group(1) if "%s" in str(message) else str(message)
-    return _("模板语法错误")
+    detail = text.splitlines()[0][:120] if text else ""
+    return _("模板语法错误（%(detail)s）") % {"detail": detail} if detail else _("模板语法错误")
 
 
 def _line_of(exc: Exception) -> int | None:
@@ -484,6 +518,8 @@ def check_body(body) -> str:
     unknown = sorted(set(_INVALID_RE.findall(text)))
     if unknown:
         raise _invalid(_("模板中有不存在的变量：%(names)s。") % {"names": "、".join(unknown[:5])}, variables=unknown)
+    if "{{" in text or "{%" in text or "%}" in text or "}}" in text:
+        raise _invalid(_("模板中有未闭合的标签或变量（“{{”“{%”须与“}}”“%}”成对出现）。"))
     if not paragraphs_of(text):
         raise _invalid(_("模板没有生成任何文字。"))
     return body
