@@ -163,9 +163,17 @@ class FilterForm(forms.Form):
     year = forms.TypedChoiceField(label=_("年度"), required=False, coerce=int, empty_value=None,
                                   error_messages={"invalid_choice": _("年度不在可选范围内。")})
 
-    def __init__(self, *args, nodes, years, **kwargs):
+    def __init__(self, *args, nodes, years, shown_nodes: int = 300, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["node"].queryset = nodes
+        field = self.fields["node"]
+        field.queryset = nodes
+        # A province has thousands of organisations: the list offers the first ones in tree order (a
+        # district has about 120) and the one chosen; any organisation in reach is accepted.
+        offered = list(nodes[:shown_nodes])
+        chosen = str(self.data.get("node") or "")
+        if chosen.isdigit() and len(chosen) < 19 and all(str(n.pk) != chosen for n in offered):
+            offered += list(nodes.filter(pk=int(chosen)))
+        field.widget.choices = [("", field.empty_label)] + [(n.pk, field.label_from_instance(n)) for n in offered]
         self.fields["year"].choices = [("", _("全部年度"))] + [(str(y), _("%(y)d年") % {"y": y}) for y in years]
 
     def filters(self) -> queries.ReportFilters:

@@ -14,7 +14,6 @@ station) may be used too — as when an activity is filed under a brand.
 
 from __future__ import annotations
 
-import copy
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -252,23 +251,38 @@ def create_report(by: User, data: ReportData) -> MediaReport:
 
 @transaction.atomic
 def update_report(by: User, report: MediaReport, **fields) -> MediaReport:
-    """Change some fields (any of FIELDS); moving a report to another organisation needs both in reach."""
+    """Change some fields (any of FIELDS); moving a report to another organisation needs both in reach.
+    A refused change leaves `report` as it was."""
     require_writer(by)
     unknown = set(fields) - set(FIELDS)
     if unknown:
         raise InvalidInput(_("不能修改的字段：%(fields)s。") % {"fields": "、".join(sorted(unknown))},
                            code="field_invalid")
     require_manager(by, report.node)
-    before = snapshot(report)
-    report = copy.copy(report)  # the caller's instance stays as it was if a check refuses the change
     if "node" in fields:
         if fields["node"] is None:
             raise InvalidInput(_("请选择报道所属组织。"), code="node_required")
         require_manager(by, fields["node"])
+    before = snapshot(report)
+    kept = {key: getattr(report, key) for key in FIELDS}
+    try:
+        _apply(by, report, fields)
+    except Exception:
+        for key, value in kept.items():
+            setattr(report, key, value)
+        raise
+    report.save()
+    old, new = audit.diff(before, snapshot(report))
+    if new:
+        audit.record(by, "media_report.update", report, before=old, after=new)
+    return report
+
+
+def _apply(by, report: MediaReport, fields: dict) -> None:
     for key, value in fields.items():
         setattr(report, key, value)
     # A link kept as it was is not checked again: an activity or brand linked before stays valid
-    # even if it would no longer be offered (a brand moved, an activity out of reach since).
+    # even if it would no longer be offered (a brand moved, an activity out of the account's reach).
     keep_activity = "activity" not in fields and "node" not in fields
     keep_brand = "brand" not in fields and "node" not in fields
     activity, brand = report.activity, report.brand
@@ -282,11 +296,6 @@ def update_report(by: User, report: MediaReport, **fields) -> MediaReport:
     if keep_brand:
         report.brand = brand
     _refuse_duplicate(report)
-    report.save()
-    old, new = audit.diff(before, snapshot(report))
-    if new:
-        audit.record(by, "media_report.update", report, before=old, after=new)
-    return report
 
 
 @transaction.atomic

@@ -67,8 +67,8 @@ def report_list(request):
     this_year = timezone.localdate().year
     if this_year not in years:
         years = sorted([*years, this_year], reverse=True)
-    filters_form = forms.FilterForm(request.GET, nodes=nodes_in_reach(user).order_by("path")[:NODE_CHOICES],
-                                    years=years)
+    filters_form = forms.FilterForm(request.GET, nodes=nodes_in_reach(user).order_by("path"), years=years,
+                                    shown_nodes=NODE_CHOICES)
     filters = filters_form.filters()
     qs = queries.reports_for(user, filters)
     counts = queries.counts_for(user, filters)
