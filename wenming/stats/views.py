@@ -281,7 +281,10 @@ def dashboard(request):
     previous = periods.previous(period)
     data = figures_for(node, period)
     figures, series = data["figures"], data["series"]
-    prev_figures = queries.summary(node, previous.start, previous.end)
+    try:
+        prev_figures = queries.summary(node, previous.start, previous.end)
+    except InvalidInput:  # the period before lies outside the calendar the figures keep (before 2000)
+        prev_figures, previous = None, None
     kind = period.kind
     form = {"kind": kind, "since": period.start.isoformat() if kind == "since" else context["form"]["since"],
             "start": period.start.isoformat(), "end": period.end.isoformat()}

@@ -54,7 +54,7 @@
     var labels = charts.labels || {};
     o.tooltip.trigger = "axis";
     o.legend = { top: 0, textStyle: { color: theme.text, fontSize: s.text }, data: [labels.activities, labels.hours] };
-    o.grid = { left: 8, right: 8, top: big ? 56 : 40, bottom: 8, containLabel: true };
+    o.grid = { left: 8, right: 8, top: big ? 48 : 36, bottom: 8, containLabel: true };
     o.xAxis = {
       type: "category", data: t.periods,
       axisLine: { lineStyle: { color: theme.line } },
@@ -62,10 +62,10 @@
         formatter: function (v) { return charts.interval === "month" ? v : String(v).slice(5); } }
     };
     o.yAxis = [
-      { type: "value", minInterval: 1, name: big ? "" : labels.activities, nameTextStyle: { color: theme.muted, align: "left" },
-        axisLabel: { color: theme.muted, fontSize: s.small }, splitLine: { lineStyle: { color: theme.split } } },
-      { type: "value", name: big ? "" : labels.hours, nameTextStyle: { color: theme.muted, align: "right" },
-        axisLabel: { color: theme.muted, fontSize: s.small }, splitLine: { show: false } }
+      // Each axis in its series' colour: the legend names them, on any width.
+      { type: "value", minInterval: 1, axisLabel: { color: theme.palette[0], fontSize: s.small },
+        splitLine: { lineStyle: { color: theme.split } } },
+      { type: "value", axisLabel: { color: theme.palette[1], fontSize: s.small }, splitLine: { show: false } }
     ];
     o.series = [
       { name: labels.activities, type: "bar", data: t.activities, barMaxWidth: 22, itemStyle: { borderRadius: [3, 3, 0, 0] } },
@@ -85,7 +85,7 @@
       pageTextStyle: { color: theme.muted }, pageIconColor: theme.text, pageIconInactiveColor: theme.line,
       itemWidth: 12, itemHeight: 10 };
     o.series = [{
-      type: "pie", radius: ["36%", "58%"], center: ["50%", "45%"], avoidLabelOverlap: true,
+      type: "pie", radius: ["36%", "58%"], center: ["50%", "45%"], avoidLabelOverlap: true, percentPrecision: 1,
       minShowLabelAngle: 12,  // no label for a thin slice: its name is in the legend and the tooltip
       itemStyle: { borderColor: big ? "#0b1a33" : "#fff", borderWidth: 2 },
       label: { color: theme.text, fontSize: s.small, formatter: "{b}\n{d}%",
