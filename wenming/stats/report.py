@@ -200,15 +200,16 @@ class _Sheet:
             first.title = title
         self.formats = formats
         self.widths = [_display_width(h) for h in headers]
-        self.header_row = self.ws.max_row + 1 if self.ws.max_row > 1 or self.ws["A1"].value else 1
+        self.header_row = self.ws.max_row + 1 if self.ws["A1"].value is not None else 1
         for col, header in enumerate(headers, start=1):
             cell = self.ws.cell(row=self.header_row, column=col, value=header)
             cell.font = HEADER_FONT
             cell.fill = HEADER_FILL
-        self.ws.freeze_panes = self.ws.cell(row=self.header_row + 1, column=1).coordinate
+        self.ws.freeze_panes = f"A{self.header_row + 1}"  # (ws.cell() would create the row below)
+        self.next_row = self.header_row + 1
 
     def row(self, values: list):
-        r = self.ws.max_row + 1
+        r, self.next_row = self.next_row, self.next_row + 1
         for col, (value, fmt) in enumerate(zip(values, self.formats, strict=True), start=1):
             cell = self.ws.cell(row=r, column=col)
             if fmt is None:
@@ -236,10 +237,11 @@ def _summary_sheet(wb: Workbook, figures: dict):
         "now": timezone.localtime().strftime("%Y-%m-%d %H:%M")}
     sheet = _Sheet(wb, _("汇总"), [_("指标"), _("数值"), _("口径/说明"), _("字段")], [None, "dynamic", None, None],
                    first=ws)
+    r = sheet.next_row - 1
     for figure in FIGURES:
         if figure.key not in figures:
             continue
-        r = ws.max_row + 1
+        r += 1
         ws.cell(row=r, column=1, value=f"{figure.label}（{figure.unit}）")
         value = ws.cell(row=r, column=2, value=_number(figures[figure.key], figure.number_format))
         value.number_format = figure.number_format
