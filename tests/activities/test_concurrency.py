@@ -5,13 +5,13 @@ scanning at once (one activity, or two overlapping ones); the waiting list movin
 while several confirmed volunteers cancel at once; sign-ups racing for the last places."""
 
 import os
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import close_old_connections, connection
+from django.db import connection
 from django.utils import timezone
 
+from tests.concurrency import run_at_once
 from tests.ledger.helpers import build_tree, make_volunteer
 from wenming.activities import services
 from wenming.activities.models import Attendance, Scan, SignUp
@@ -27,30 +27,6 @@ pytestmark = [
     pytest.mark.skipif(connection.vendor != "postgresql", reason="real concurrency needs PostgreSQL"),
     pytest.mark.django_db(transaction=True),
 ]
-
-
-def run_at_once(n, work):
-    """Run work(i) in n threads released together by a barrier; returns (results, errors by index)."""
-    barrier = threading.Barrier(n)
-    results, errors = [None] * n, {}
-
-    def worker(i):
-        try:
-            barrier.wait()
-            results[i] = work(i)
-        except Exception as e:  # noqa: BLE001 — reported to the test
-            errors[i] = e
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
-    assert not any(t.is_alive() for t in threads), "a thread hung"
-    close_old_connections()
-    return results, errors
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ import pytest
 from django.db import close_old_connections, connection
 from django.utils import timezone
 
+from tests.concurrency import run_at_once
 from tests.ledger.helpers import make_user, make_volunteer
 from tests.needs.conftest import approved, raise_need
 from tests.needs.conftest import category as default_category
@@ -30,30 +31,6 @@ pytestmark = [
 ]
 
 S = Need.State
-
-
-def run_at_once(n, work):
-    """Run work(i) in n threads released together by a barrier; returns (results, errors by index)."""
-    barrier = threading.Barrier(n)
-    results, errors = [None] * n, {}
-
-    def worker(i):
-        try:
-            barrier.wait()
-            results[i] = work(i)
-        except Exception as e:  # noqa: BLE001 — reported to the test
-            errors[i] = e
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
-    assert not any(t.is_alive() for t in threads), "a thread hung"
-    close_old_connections()
-    return results, errors
 
 
 def _enough_connections(needed: int) -> None:
