@@ -19,6 +19,7 @@ urlpatterns = [
     path("needs/", include("wenming.needs.urls")),
     path("n/", include("wenming.needs.public_urls")),
     path("publicity/", include("wenming.publicity.urls")),
+    path("stats/summary/", include("wenming.stats.narrative_urls")),
     path("stats/", include("wenming.stats.urls")),
     path("data/", include("wenming.core.excel_urls")),
     path("", include("wenming.ledger.urls")),

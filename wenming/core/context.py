@@ -27,7 +27,8 @@ def _navigation_items(request) -> list[dict]:
     ]
     if user.is_superuser or user.role != User.Role.VOLUNTEER:
         items += [(_("群众点单"), reverse("needs:list")), (_("志愿活动"), reverse("activities:list")),
-                  (_("服务时长"), reverse("ledger:records"))]
+                  (_("服务时长"), reverse("ledger:records")), (_("数据统计"), reverse("stats:dashboard")),
+                  (_("宣传报道"), reverse("publicity:list"))]
     if getattr(user, "volunteer", None) is not None:
         items.append((_("我的服务时长"), reverse("ledger:me_hours")))
     if user.is_superuser or user.role == User.Role.DISTRICT_ADMIN:
