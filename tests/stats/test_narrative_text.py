@@ -228,7 +228,8 @@ def test_a_wording_that_fails_falls_back_to_the_default_with_a_notice():
     ("{% for x in '" + "a" * 2000 + "' %}{{ x }}{% endfor %}", "循环次数过多"),
     ("", "不能为空"), ("   \n\n ", "不能为空"), (None, "必须是文字"), (12, "必须是文字"),
     ("开展活动\x00", "控制字符"),
-    ("{% if activities > 10**100 %}{% endif %}", ""),
+    ("{% if activities > 10**100 %}{% endif %}", "语法错误"),
+    ("{% if activities %}" * 400 + "深" + "{% endif %}" * 400, "嵌套层数过多"),
     ("x" * (narrative.MAX_BODY + 1), "过长"),
     ("{% if 0 %}只有为0时才写{% endif %}", "没有生成任何文字"),
 ])

@@ -422,6 +422,8 @@ _SYNTAX_MESSAGES = [
 def _reason(exc: Exception) -> str:
     if isinstance(exc, RenderBudgetExceeded):
         return str(exc)
+    if isinstance(exc, RecursionError):
+        return _("标签嵌套层数过多")
     text = str(exc)
     for pattern, message in _SYNTAX_MESSAGES:
         match = pattern.search(text)
