@@ -88,6 +88,7 @@
       type: "pie", radius: ["36%", "58%"], center: ["50%", "45%"], avoidLabelOverlap: true, percentPrecision: 1,
       minShowLabelAngle: 12,  // no label for a thin slice: its name is in the legend and the tooltip
       itemStyle: { borderColor: big ? "#0b1a33" : "#fff", borderWidth: 2 },
+      emptyCircleStyle: { color: theme.split },
       label: { color: theme.text, fontSize: s.small, formatter: "{b}\n{d}%",
         alignTo: "edge", edgeDistance: 4, width: big ? 120 : 90, overflow: "truncate" },
       labelLine: { lineStyle: { color: theme.muted }, length: 8, length2: 8 },
@@ -140,7 +141,7 @@
       itemStyle: { borderWidth: 0 },
       data: items.map(function (it) { return { name: it.name, value: it.value }; })
     }];
-    if (!top) { o.graphic = emptyGraphic(theme, big, empty); o.series[0].label.show = false; }
+    if (!top) { o.graphic = emptyGraphic(theme, big, empty); o.series[0].data = []; }
     return o;
   }
 
