@@ -98,3 +98,28 @@ def test_timeseries_and_rankings(world):
                                                             "rank_teams_rating"}
     assert api.get("/stats/rankings", {"limit": 0}).json()["code"] == "invalid_input"
     assert api.get("/stats/rankings", {"limit": 51}).json()["code"] == "invalid_input"
+
+
+def test_report_xlsx_and_summary_docx(world):
+    import io
+
+    import docx
+    import openpyxl
+
+    b.report(world.S11, date(2025, 3, 1), "city")
+    api = world.api("institute_admin")
+    r = api.get("/stats/report.xlsx", {"start": "2025-01-01", "end": "2025-12-31"})
+    assert r.status_code == 200 and r["Content-Type"].startswith("application/vnd.openxmlformats")
+    assert "attachment" in r["Content-Disposition"]
+    book = openpyxl.load_workbook(io.BytesIO(r.content))
+    assert "汇总" in book.sheetnames
+    cells = [c for row in book["汇总"].iter_rows(values_only=True) for c in row]
+    assert 1 in cells  # the one city report, as a number
+    d = api.get("/stats/summary.docx", {"start": "2025-01-01", "end": "2025-12-31"})
+    assert d.status_code == 200
+    text = "\n".join(p.text for p in docx.Document(io.BytesIO(d.content)).paragraphs)
+    assert "东风路街道新时代文明实践所" in text
+    bad = api.get("/stats/summary.docx", {"start": "2025-02-01", "end": "2025-01-01"})
+    assert bad.status_code == 422 and bad.json()["code"] == "period_invalid"
+    outside = api.get("/stats/report.xlsx", {"node": world.S21.pk})
+    assert outside.status_code == 404 and outside.json()["code"] == "not_found"

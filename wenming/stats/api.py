@@ -4,17 +4,21 @@ from datetime import date
 
 from django.http import HttpResponse
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 from ninja import Query, Router, Schema
 from pydantic import Field
 
+from wenming.core import audit
 from wenming.core.errors import InvalidInput
 
-from . import queries
+from . import narrative, queries, report
 from .periods import checked, year_of
 
 router = Router(tags=["数据统计"])
 
 MAX_DAY_POINTS = 800
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 class PeriodQuery(Schema):
@@ -71,11 +75,28 @@ def rankings(request, params: Query[RankingQuery]):
 
 
 def attachment(content: bytes, content_type: str, filename: str) -> HttpResponse:
-    from urllib.parse import quote
-
     response = HttpResponse(content, content_type=content_type)
-    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
+    response["Content-Disposition"] = content_disposition_header(True, filename)
+    response["Cache-Control"] = "no-store"
     return response
 
 
-__all__ = ["router", "attachment", "PeriodQuery", "checked"]
+@router.get("/report.xlsx", summary="Excel统计报表：汇总表与各分项表（中文表头，数值单元格）")
+def report_xlsx(request, params: Query[PeriodQuery]):
+    node, start, end = params.resolve(request)
+    figures = queries.summary(node, start, end)
+    series = queries.timeseries(node, start, end)
+    audit.record(request.auth, "stats.report_export", node, note=f"API导出统计报表：{node.name}，{start} 至 {end}")
+    return attachment(report.report_workbook(figures, series), XLSX, f"统计报表_{node.name}_{start}_{end}.xlsx")
+
+
+@router.get("/summary.docx", summary="工作总结（Word）：按本组织（或上级）的措辞模板，由统计数据写成")
+def summary_docx(request, params: Query[PeriodQuery]):
+    node, start, end = params.resolve(request)
+    figures = queries.summary(node, start, end)
+    today = timezone.localdate()
+    own = narrative.template_for(node)
+    paragraphs = narrative.render_summary(figures, own.body if own else None, today=today).paragraphs
+    audit.record(request.auth, "stats.summary_export", node, note=f"API下载工作总结：{node.name}，{start} 至 {end}")
+    return attachment(narrative.summary_docx(figures, paragraphs, today=today), DOCX,
+                      narrative.filename_of(figures, today))
