@@ -23,6 +23,7 @@ from django.utils import timezone
 from wenming.core import audit
 from wenming.core.models import Department, OrgNode, Skill, User
 from wenming.core.services import reserve_in_sequence
+from wenming.demo.publicity import load_media_reports
 from wenming.org.models import ContactPoint, GuidanceVisit, Platform, Site, SocialOrganization
 from wenming.people.models import Team, TeamMembership, Volunteer
 from wenming.people.services import AVAILABILITY, VolunteerData, build_volunteer, volunteer_number
@@ -197,6 +198,7 @@ class Summary:
     accounts: list = field(default_factory=list)
     activities: dict = field(default_factory=dict)  # see activities.ActivitySummary
     needs: dict = field(default_factory=dict)  # see needs.NeedSummary
+    publicity: dict = field(default_factory=dict)  # see publicity.load_media_reports
 
 
 def station_rows() -> list[tuple[str, str, str]]:
@@ -376,6 +378,7 @@ class DistrictBuilder:
             self._accounts()
             self.summary.activities = ActivityBuilder(self).build().as_dict()
             self.summary.needs = NeedBuilder(self).build().as_dict()
+            self.summary.publicity = load_media_reports(self)
             # The stages above write in bulk, past the roll-ups' save listeners: count everything once.
             rebuild()
             audit.record(None, "demo.load", self.centre, after=self._counts(), note="加载演示区县数据（双清区）")

@@ -80,6 +80,13 @@ class Command(BaseCommand):
                 f"已取消{st.get('cancelled', 0)}），超时{n['overdue']}项，心愿墙{n['wishes_on_wall']}个，"
                 f"服务清单{n['offers']}项。"
             )
+        m = s.publicity
+        if m.get("media_reports"):
+            lv = m["levels"]
+            self.stdout.write(
+                f"宣传报道：{m['media_reports']}篇（区级{lv.get('district', 0)}、市级{lv.get('city', 0)}、"
+                f"省级{lv.get('province', 0)}、中央{lv.get('central', 0)}）；数据统计见 /stats/，数据大屏 /stats/screen/。"
+            )
         self.stdout.write(f"用时 {time.monotonic() - started:.1f} 秒（写入数据 {s.elapsed:.1f} 秒）。")
         self._print_accounts()
 
