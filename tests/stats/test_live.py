@@ -120,6 +120,18 @@ def test_newest_first_at_most_twenty_within_the_windows(world):
     assert len(live.latest_needs(world.district_admin, world.C, now, limit=100)) == 25
 
 
+def test_a_quiet_day_widens_to_the_whole_window(world):
+    now = timezone.now()
+    for days, key in ((0, "S11"), (3, "S12"), (6, "S21")):
+        a = b.activity(world.nodes[key], now - timedelta(days=days) + timedelta(hours=1), hours=2)
+        checkin(a, world.volunteers[key], now - timedelta(days=days, minutes=30))
+        resident_need(world.nodes[key], now - timedelta(days=days * 4, minutes=5))  # 0, 12 and 24 days ago
+    rows = live.latest_checkins(world.viewer, world.C, now)
+    assert [r["station"] for r in rows] == [world.S11.name, world.S12.name, world.S21.name]
+    assert [r["station"] for r in live.latest_needs(world.viewer, world.C, now)] == \
+        [world.S11.name, world.S12.name, world.S21.name]
+
+
 def test_todays_checkins_are_counted_from_midnight_beijing_time(world):
     noon = timezone.make_aware(timezone.datetime(2025, 3, 5, 12, 0))
     a = b.activity(world.S11, noon + timedelta(hours=1), hours=5)
