@@ -165,7 +165,8 @@
     var theme = THEMES[opts.dark ? "dark" : "light"];
     var chart = window.echarts.getInstanceByDom(el);
     if (!chart) {
-      chart = window.echarts.init(el, null, { renderer: "canvas", locale: "ZH" });
+      var locale = /^en/i.test(document.documentElement.lang || "") ? "EN" : "ZH";
+      chart = window.echarts.init(el, null, { renderer: "canvas", locale: locale });
       instances.push(chart);
     }
     var o = option(kind, charts, theme, !!opts.big);
