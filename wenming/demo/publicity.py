@@ -4,9 +4,9 @@ Seed 000 counts 区级120余篇, 市级50余篇, 中央省级30余篇 since the 
 two calendar years before this one and this year up to today, at every level — the district's own
 media (双清区融媒体中心, 双清发布 …) writing about stations and institutes, the city's (邵阳日报 …) and
 the province's (湖南日报, 红网 …) about institutes and the district, the central ones (新华网, 人民网 …)
-about the district as a whole. Somewhat more than half are about one of the demo's finished activities
-(dated a few days after it ended, at its organiser or the organiser's institute), others about a project
-brand or about the work in general. Every level has reports this month and this year, so dashboards of
+about the district as a whole. About a third are about one of the demo's finished activities (dated a
+few days after it ended, at its organiser or the organiser's institute), the others about a project brand
+or the work in general, the later years more than the earlier ones. Every level has reports this month and this year, so dashboards of
 any period are full; the demo station and its institute have their own.
 
 Everything follows from the seed and the date: the same seed on the same day gives the same reports.
@@ -168,13 +168,18 @@ class _Plan:
             return last
         return first + timedelta(days=self.rng.randrange((last - first).days + 1))
 
+    def random_day(self) -> date:
+        """A day of the three years, the later years weighing more (the work, and its coverage, grew)."""
+        year = self.rng.choices([self.today.year - 2, self.today.year - 1, self.today.year], weights=[35, 40, 25])[0]
+        return self.day_between(date(year, 1, 1), date(year, 12, 31))
+
     # --- Reports -------------------------------------------------------------------------------
 
     def make(self, level: str, *, day: date | None = None, kind: str | None = None,
              node: OrgNode | None = None) -> MediaReport | None:
         """One report at `level` (None when it would repeat one already planned)."""
         rng = self.rng
-        kind = kind or rng.choices(["activity", "brand", "general"], weights=[45, 30, 25])[0]
+        kind = kind or rng.choices(["activity", "brand", "general"], weights=[30, 40, 30])[0]
         activity = brand = None
         if kind == "activity" and node is None and self.activities:
             activity = self._pick_activity(day)
@@ -191,7 +196,7 @@ class _Plan:
                 activity=activity.title, topic=_topic(activity), place=_short(activity.node))
         else:
             node = node or self.node_for(level)
-            day = day or self.day_between(self.start, self.today)
+            day = day or self.random_day()
             line = [b for b in self.brands if node.path.startswith(b.node.path) or b.node.path.startswith(node.path)]
             if kind != "general" and line:
                 brand = rng.choice(line)

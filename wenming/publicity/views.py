@@ -121,6 +121,10 @@ def report_new(request):
     wanted = request.GET.get("node", "")
     if wanted.isdigit() and len(wanted) < 19:
         initial["node"] = int(wanted)
+    else:
+        only = list(nodes[:2])
+        if len(only) == 1:  # a station admin: their station
+            initial["node"] = only[0].pk
     form = forms.ReportForm(request.POST or None, user=user, nodes=nodes, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
