@@ -161,15 +161,17 @@ class Summary:
     rebuilt: dict | None = None
 
 
-def _int(value, label: str, low: int, high: int) -> int:
+def _int(value, label: str, low: int, high: int, grouped: bool = True) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         try:
             value = int(str(value).strip())
         except (TypeError, ValueError):
             raise InvalidInput(_("%(label)s须为整数。") % {"label": label}, code="gen_option_invalid")
     if not low <= value <= high:
+        form = "{:,}" if grouped else "{}"
         raise InvalidInput(_("%(label)s须在%(low)s到%(high)s之间（现为%(value)s）。") % {
-            "label": label, "low": f"{low:,}", "high": f"{high:,}", "value": f"{value:,}"}, code="gen_option_invalid")
+            "label": label, "low": form.format(low), "high": form.format(high), "value": form.format(value)},
+            code="gen_option_invalid")
     return value
 
 
@@ -187,8 +189,8 @@ def make_options(*, volunteers, records, needs, activities=None, stations=None, 
     if stations is None:
         stations = max(1, min(MAX_STATIONS, volunteers // 1000, max(1, volunteers // 20)))
     stations = _int(stations, _("实践站个数"), 1, MAX_STATIONS)
-    year = _int(this_year - 1 if year is None else year, _("年份"), EARLIEST_YEAR, this_year)
-    seed = _int(seed, _("随机种子"), 0, 2**63 - 1)
+    year = _int(this_year - 1 if year is None else year, _("年份"), EARLIEST_YEAR, this_year, grouped=False)
+    seed = _int(seed, _("随机种子"), 0, 2**63 - 1, grouped=False)
     if stations > volunteers:
         raise InvalidInput(_("实践站个数（%(s)s）不能多于志愿者人数（%(v)s）：每个站至少要有一名志愿者。") % {
             "s": f"{stations:,}", "v": f"{volunteers:,}"}, code="gen_option_invalid")
@@ -223,6 +225,40 @@ def found_data() -> list[str]:
 
 def _utc_text(value: datetime) -> str:
     return str(value.astimezone(UTC).replace(tzinfo=None))
+
+
+_TSV_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def tsv(value) -> str:
+    """One value in PostgreSQL's COPY text format."""
+    if value is None:
+        return "\\N"
+    if value is True:
+        return "t"
+    if value is False:
+        return "f"
+    if isinstance(value, str):
+        return value.translate(_TSV_ESCAPES)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value)
+
+
+class UtcText:
+    """Whole-second epoch times as chain.canonical_json writes datetimes (…T08:30:00.000000Z), fast."""
+
+    def __init__(self):
+        self.days: dict[int, str] = {}
+
+    def __call__(self, epoch: int) -> str:
+        day, rest = divmod(epoch, 86400)
+        text = self.days.get(day)
+        if text is None:
+            text = self.days[day] = datetime.fromtimestamp(day * 86400, UTC).strftime("%Y-%m-%dT")
+        h, rest = divmod(rest, 3600)
+        m, sec = divmod(rest, 60)
+        return f"{text}{h:02d}:{m:02d}:{sec:02d}.000000Z"
 
 
 class Writer:
@@ -264,7 +300,7 @@ class Writer:
     def write(self, row) -> None:
         self.count += 1
         if self.pg:
-            self._copy.write_row(row)
+            self._copy.write("\t".join([tsv(v) for v in row]) + "\n")
             return
         if self.convert:
             row = list(row)
@@ -274,6 +310,11 @@ class Writer:
         self._rows.append(row)
         if len(self._rows) >= 5000:
             self._flush()
+
+    def write_line(self, line: str) -> None:
+        """PostgreSQL only: a row already in COPY text format, newline included."""
+        self.count += 1
+        self._copy.write(line)
 
     def _flush(self) -> None:
         if self._rows:
@@ -462,7 +503,8 @@ class Generator:
         if self.pg:
             t = time.monotonic()
             with self.db.cursor() as cursor:
-                cursor.execute("VACUUM ANALYZE")
+                # VACUUM (visibility map: index-only scans) cannot run inside a caller's transaction.
+                cursor.execute("ANALYZE" if self.db.in_atomic_block else "VACUUM ANALYZE")
             self._stage(_("VACUUM ANALYZE"), t)
         self.summary.seconds["total_write"] = round(time.monotonic() - started, 1)
         if rebuild:
@@ -833,7 +875,7 @@ class Generator:
         columns = [f.attname for f in Activity._meta.concrete_fields]
         theme_rows = []
         through = Activity.themes.through
-        with bulk_load(["activities_activity", through._meta.db_table], self.say), Writer(Activity) as w:
+        with bulk_load(["activities_activity"], self.say), Writer(Activity) as w:
             for idx, (a_id, start, end, node, kind, where, settled_at, cancelled) in enumerate(self.act):
                 platform_id, platform = self.platforms[idx % len(self.platforms)] if rng.random() < 0.2 \
                     else rng.choice(self.platforms)
@@ -876,9 +918,9 @@ class Generator:
                 counts = self._participant_counts()
                 row["capacity"] = max(5, counts[idx] + rng.randint(0, 10))
                 w.write([row[c] for c in columns])
-            with Writer(through) as tw:
-                for k, (a_id, th) in enumerate(theme_rows, start=1):
-                    tw.write((k, a_id, th))
+        with Writer(through) as tw:
+            for k, (a_id, th) in enumerate(theme_rows, start=1):
+                tw.write((k, a_id, th))
         reset_sequences(Activity, through)
 
     def _participant_counts(self) -> list[int]:
@@ -1198,11 +1240,19 @@ class Generator:
             template = canonical(enc).decode().replace("%", "%%")
             for token in slots.values():
                 template = template.replace(token, "%s")
-            found = (fixed, template)
+            line = None
+            if self.pg:  # the COPY line, its varying columns left as %s in this order
+                varying = ("id", "volunteer_id", "sequence", "started_at", "ended_at", "minutes", "prev_hash", "hash")
+                line = "\t".join("%s" if c in varying else tsv(fixed[c]).replace("%", "%%") for c in columns) + "\n"
+                order = [c for c in columns if c in varying]
+                assert order == list(varying), order
+            found = (fixed, template, line, int(start.timestamp()), int(end.timestamp()))
             cache[(idx, kind)] = found
             return found
 
         window_step = 60 * step
+        utc = UtcText()
+        random_ = rng.random
 
         with bulk_load(["ledger_servicerecord"], self.say), Writer(ServiceRecord) as w:
             cur, seq, prev, vmin, rmin, services, last_at = -1, 0, GENESIS_HASH, 0, 0, 0, None
@@ -1219,27 +1269,40 @@ class Generator:
                 r = int(ref[pos])
                 if kind_of == 0:
                     a_idx = int(self.rec_act[r])
-                    kind = "verified" if rng.random() < 0.93 else "recorded"
-                    fixed, template = activity_parts(a_idx, kind)
-                    ws, we = fixed["window_start"], fixed["window_end"]
-                    window = int((we - ws).total_seconds())
-                    check_in = ws + timedelta(seconds=rng.randint(-900, 600))
+                    kind = "verified" if random_() < 0.93 else "recorded"
+                    fixed, template, line, ws, we = activity_parts(a_idx, kind)
+                    window = we - ws
+                    check_in = ws - 900 + int(random_() * 1501)  # a quarter of an hour early … ten minutes late
                     if kind == "verified":
-                        check_out = we + timedelta(seconds=rng.randint(-600, 1200))
-                        overlap = (min(check_out, we) - max(check_in, ws)).total_seconds()
-                        minutes = int(overlap // 60)
+                        check_out = we - 600 + int(random_() * 1801)
+                        overlap = min(check_out, we) - max(check_in, ws)
+                        minutes = overlap // 60
                         minutes -= minutes % step
                         if overlap < share * window or minutes <= 0:  # cannot happen with these times; keep the rule
                             check_in, check_out, minutes = ws, we, window // 60 - (window // 60) % step
-                        started, ended = check_in, check_out
+                        ended_text = utc(check_out)
+                        ended_json = f'"{ended_text}"'
                     else:
-                        started, ended = check_in, None
+                        check_out, ended_text, ended_json = None, "\\N", null
                         minutes = (window // window_step) * step
-                    payload = template % (J(ended) if ended else null, minutes, f'"{prev}"', seq, J(started), v)
-                    h = hmac.new(key, payload.encode(), hashlib.sha256).hexdigest()
+                    started_text = utc(check_in)
+                    payload = template % (ended_json, minutes, f'"{prev}"', seq, f'"{started_text}"', v)
+                    h = hmac.digest(key, payload.encode(), "sha256").hex()
+                    if line is not None and kind == "verified" and r not in corrected:
+                        w.write_line(line % (rid, v, seq, started_text, ended_text, minutes, prev, h))
+                        counts["verified"] += 1
+                        vmin += minutes
+                        services += 1
+                        prev, last_at = h, fixed["created_at"]
+                        done += 1
+                        if done % 1_000_000 == 0:
+                            self.say(_("  服务记录 %(n)s / %(t)s（%(s).0f 秒）") % {
+                                "n": f"{done:,}", "t": f"{total:,}", "s": time.monotonic() - t})
+                        continue
                     row = dict(fixed)
-                    row.update(id=rid, volunteer_id=v, sequence=seq, started_at=started, ended_at=ended,
-                               minutes=minutes, prev_hash=prev, hash=h)
+                    row.update(id=rid, volunteer_id=v, sequence=seq, minutes=minutes, prev_hash=prev, hash=h,
+                               started_at=datetime.fromtimestamp(check_in, UTC),
+                               ended_at=datetime.fromtimestamp(check_out, UTC) if check_out else None)
                     if r in corrected:
                         targets[r] = (rid, kind, minutes, fixed)
                     if kind == "recorded":
@@ -1290,7 +1353,7 @@ class Generator:
                         counts["corrections"] += 1
                     enc = {k: J(row[k]) for k in row}
                     enc.update(volunteer_id=str(v), sequence=str(seq), prev_hash=f'"{prev}"', v=str(HASH_VERSION))
-                    h = hmac.new(key, canonical(enc), hashlib.sha256).hexdigest()
+                    h = hmac.digest(key, canonical(enc), "sha256").hex()
                     row.update(id=rid, volunteer_id=v, sequence=seq, prev_hash=prev, hash=h)
                     kind = row["kind"]
                     req_kind = "adjustment" if kind_of == 3 else "recorded"
@@ -1324,8 +1387,9 @@ class Generator:
         with bulk_load(["ledger_hoursrequest"], self.say), Writer(HoursRequest) as w:
             for values in req_rows:
                 w.write([values[c] for c in req_columns])
+        first = self._next_id(NeedHours)
         with Writer(NeedHours) as w:
-            for k, (need_id, v, minutes, rq) in enumerate(need_hours, start=self._next_id(NeedHours)):
+            for k, (need_id, v, minutes, rq) in enumerate(need_hours, start=first):
                 w.write((k, need_id, v, minutes, rq))
         reset_sequences(ServiceRecord, HoursRequest, NeedHours)
         s = self.summary
