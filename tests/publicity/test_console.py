@@ -293,3 +293,35 @@ def links_for_console(world):
         centre_brand = make_brand(world.C, "七彩假期")
 
     return L
+
+
+def test_the_home_page_counts_this_years_reports(world):
+    year = timezone.localdate().year
+    make_report(world.S11, "今年的", published_on=date(year, 1, 1))
+    make_report(world.S21, "今年的外站", published_on=date(year, 1, 1))
+    make_report(world.S11, "去年的", published_on=date(year - 1, 12, 31))
+    page = text(world.client("station_admin").get("/"))
+    assert re.search(r"<b>1</b>\s*今年宣传报道（篇）", page), page
+    assert f"/publicity/?year={year}" in page
+    page = text(world.client("district_admin").get("/"))
+    assert re.search(r"<b>2</b>\s*今年宣传报道（篇）", page)
+
+
+def test_a_station_admins_form_starts_on_their_station(world):
+    page = text(world.client("station_admin").get(NEW))
+    assert f'<option value="{world.S11.pk}" selected>' in page
+    page = text(world.client("district_admin").get(NEW))
+    assert not re.search(r'<option value="\d+" selected>', page.split('name="node"')[1].split("</select>")[0])
+
+
+def test_a_page_of_the_list_costs_the_same_whatever_its_rows(world, django_assert_max_num_queries):
+    activity = make_activity(world.S11)
+    brand = make_brand(world.C, "七彩假期")
+    for i in range(30):
+        make_report(world.nodes[["S11", "S12", "S21"][i % 3]], f"报道{i}", activity=activity if i % 2 else None,
+                    brand=brand)
+    client = world.client("institute_admin")
+    client.get(LIST)  # warm the session
+    with django_assert_max_num_queries(14):
+        response = client.get(LIST)
+    assert response.status_code == 200 and "报道1" in text(response)
