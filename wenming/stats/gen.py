@@ -467,6 +467,7 @@ class Generator:
         self.key = ledger_key()
         self.sealer = Sealer()
         self._pinyin: dict[str, tuple[str, str]] = {}
+        self.first_names: dict[int, str] = {}
 
     # --- helpers ---------------------------------------------------------------------------------------
 
@@ -650,6 +651,8 @@ class Generator:
                         "created_at": created, "is_demo_data": True,
                     }
                     w.write([values[c] for c in columns])
+                    if vid < st.lo + 3:  # the station's first volunteers get accounts: needs name them
+                        self.first_names[vid] = name
                     vid += 1
                     seq += 1
                     if seq % 200_000 == 0:
@@ -702,7 +705,7 @@ class Generator:
                 joined = max(created, self.joined_of(v)) + rng.uniform(0, 30) * 86400
                 members.append(TeamMembership(team_id=tid, volunteer_id=v,
                                               joined_at=self._local(min(joined, self.year_start.timestamp()))))
-            self.teams[tid] = {"node": node_id, "members": chosen, "leader": chosen[0]}
+            self.teams[tid] = {"node": node_id, "members": chosen, "leader": chosen[0], "name": name}
             tid += 1
             return tid - 1
 
@@ -1053,19 +1056,22 @@ class Generator:
                             who = self.teams[team]
                             assignee_user, assignee_label = self.vol_user[who["leader"]], leader_label
                             row["team_id"] = team
-                            target = f"志愿服务队{team}"
+                            target = who["name"]
                         else:
                             vol, assignee_user = rng.choice(st.users)
                             assignee_label = volunteer_label
                             row["volunteer_id"] = vol
-                            target = f"志愿者{vol}"
+                            target = self.first_names.get(vol, "志愿者")
                         row.update(dispatched_at=dispatched, dispatched_by_id=admin)
-                        if is_wish:
+                        if is_wish:  # claim_wish: a dispatch to the claiming team, accepted at once
                             accepted = dispatched
-                            row.update(dispatched_at=None, dispatched_by_id=None)
-                            ev(accepted, "claimed", S.APPROVED, S.ACCEPTED, assignee_user, assignee_label, "认领心愿")
+                            row["dispatched_by_id"] = assignee_user
+                            ev(accepted, "dispatched", S.APPROVED, S.DISPATCHED, assignee_user, assignee_label,
+                               f"派单给{target}：认领微心愿")
+                            ev(accepted, "claimed", S.DISPATCHED, S.ACCEPTED, assignee_user, assignee_label,
+                               f"{target}认领心愿")
                         else:
-                            ev(dispatched, "dispatched", S.APPROVED, S.DISPATCHED, admin, admin_label, f"派给{target}")
+                            ev(dispatched, "dispatched", S.APPROVED, S.DISPATCHED, admin, admin_label, f"派单给{target}")
                             accepted = dispatched + accept * rng.uniform(0.02, 0.9)
                             ev(accepted, "accepted", S.DISPATCHED, S.ACCEPTED, assignee_user, assignee_label)
                         row["accepted_at"] = accepted
