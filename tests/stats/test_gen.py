@@ -254,8 +254,9 @@ class TestAGeneratedYear:
 # --- determinism ----------------------------------------------------------------------------------------
 
 def fingerprint() -> list:
-    return list(ServiceRecord.objects.order_by("id").values_list("volunteer__number", "sequence", "minutes",
-                                                                    "service_date", "hash"))
+    return (list(ServiceRecord.objects.order_by("id").values_list("volunteer__number", "sequence", "minutes",
+                                                                     "service_date", "hash"))
+            + list(Volunteer.objects.order_by("id").values_list("number", "name", "id_number_index", "created_at")))
 
 
 def test_the_same_seed_gives_the_same_year():
@@ -267,6 +268,26 @@ def test_the_same_seed_gives_the_same_year():
             transaction.set_rollback(True)
     assert prints[0] == prints[1]
     assert prints[0] != prints[2]
+
+
+@pytest.mark.pg_only
+def test_chains_sealed_by_several_processes_are_the_same(monkeypatch):
+    """On PostgreSQL volunteers are written and chains sealed by forked workers, chunk by chunk: the same
+    rows as one process doing the same chunks, and verify-ledger accepts them."""
+    monkeypatch.setattr(gen, "CHUNK", 150)
+    monkeypatch.setattr(gen, "VOLUNTEER_CHUNK", 20)
+    prints = []
+    for cpus in (1, 2):
+        monkeypatch.setattr(gen.os, "cpu_count", lambda cpus=cpus: cpus)
+        with transaction.atomic():
+            run(volunteers=150, records=1500, needs=30, seed=11, rebuild=False)
+            assert verify_ledger().ok
+            assert HoursRequest.objects.filter(record__isnull=False).count() == ServiceRecord.objects.exclude(
+                kind="verified", adjustment_of=None).count()
+            prints.append(fingerprint())
+            transaction.set_rollback(True)
+    assert len(prints[0]) == 1500 + 150
+    assert prints[0] == prints[1]
 
 
 # --- refusals and bad options ------------------------------------------------------------------------------

@@ -318,7 +318,7 @@ class Writer:
         """PostgreSQL only: a row already in COPY text format, newline included."""
         self.count += 1
         self._lines.append(line)
-        if len(self._lines) >= 500:
+        if len(self._lines) >= 500 or len(line) > 65536:
             self._send()
 
     def _send(self) -> None:
@@ -443,6 +443,7 @@ def canonical(values: dict) -> bytes:
 class Station:
     id: int
     institute: int  # index into institutes
+    seq0: int = 0  # the position of its first volunteer in the run (volunteer numbers, ID numbers)
     lo: int = 0  # its volunteers are ids lo … hi-1, oldest registration first
     hi: int = 0
     joined: list = field(default_factory=list)  # registration times (epoch seconds), ascending
@@ -613,55 +614,119 @@ class Generator:
         first_number = reserve_in_sequence("volunteer_number", o.volunteers)
         vid = self._next_id(Volunteer)
         self.first_volunteer = vid
-        seal = self.sealer
+        seq = 0
+        for st, n in zip(self.stations, counts, strict=True):
+            st.joined = sorted(rng.uniform(earliest, y0) if rng.random() < 0.7 else rng.uniform(y0, joined_end)
+                               for _k in range(n))
+            st.lo, st.hi, st.seq0 = vid, vid + n, seq
+            vid, seq = vid + n, seq + n
         born_from, born_to = date(o.year - 75, 1, 1), date(o.year - 23, 1, 1)
         birth_days = (born_to - born_from).days
         space = len(REGIONS) * birth_days * 1000
-        factor = next(p for p in (1_000_003, 1_000_033, 1_000_037, 1_000_039) if math.gcd(p, space) == 1)
+        self._people = {
+            "first_number": first_number, "born_from": born_from, "birth_days": birth_days, "space": space,
+            "factor": next(p for p in (1_000_003, 1_000_033, 1_000_037, 1_000_039) if math.gcd(p, space) == 1),
+            "columns": [f.attname for f in Volunteer._meta.concrete_fields],
+        }
+        name_pinyin("张三")  # pypinyin's dictionaries loaded once, before any fork
+        # Chunks of whole stations, about 20,000 volunteers each, each with its own random stream.
+        bounds, first = [], 0
+        for k, st in enumerate(self.stations):
+            if st.hi - self.stations[first].lo >= VOLUNTEER_CHUNK:
+                bounds.append((first, k + 1))
+                first = k + 1
+        if first < len(self.stations):
+            bounds.append((first, len(self.stations)))
+        workers = min(os.cpu_count() or 1, 4) if self.pg and o.volunteers >= 5 * VOLUNTEER_CHUNK else 1
+        global _ACTIVE
+        _ACTIVE = self
         with bulk_load(["people_volunteer"], self.say), Writer(Volunteer) as w:
-            columns = [f.attname for f in Volunteer._meta.concrete_fields]
-            seq = 0
-            for st, n in zip(self.stations, counts, strict=True):
-                times = sorted(rng.uniform(earliest, y0) if rng.random() < 0.7 else rng.uniform(y0, joined_end)
-                               for _k in range(n))
-                st.lo, st.hi, st.joined = vid, vid + n, times
-                for ts in times:
-                    name, full, initials = self._name(rng)
-                    # Unique by construction: the row number, permuted, is region × birth date × sequence.
-                    x = (seq * factor + o.seed) % space
-                    region = REGIONS[x % len(REGIONS)]
-                    birth = born_from + timedelta(days=(x // len(REGIONS)) % birth_days)
-                    order = x // (len(REGIONS) * birth_days)
-                    body = f"{region}{birth:%Y%m%d}{order:03d}"
-                    number = body + id_check_digit(body + "0")
-                    gender = "male" if int(number[16]) % 2 else "female"
-                    phone = f"{PHONE_PREFIXES[seq % len(PHONE_PREFIXES)]}{(seq * 7919 + o.seed) % 100_000_000:08d}"
-                    created = self._local(ts)
-                    values = {
-                        "id": vid, "number": volunteer_number(first_number + seq), "name": name,
-                        "name_pinyin": full, "name_initials": initials, "gender": gender, "birth_date": birth,
-                        "id_type": "居民身份证", "id_number_enc": seal.encrypt(number),
-                        "id_number_index": seal.index(number, "id"), "id_number_masked": pii.mask_id_number(number),
-                        "phone_enc": seal.encrypt(phone), "phone_index": seal.index(phone, "phone"),
-                        "phone_masked": pii.mask_phone(phone), "political_status": rng.choice(POLITICAL),
-                        "station_id": st.id, "availability": rng.choice(AVAILABILITY),
-                        "agreement_consent_at": created, "privacy_consent_at": created, "guardian_name": "",
-                        "guardian_phone_enc": "", "guardian_phone_masked": "", "guardian_consent_at": None,
-                        "user_id": None, "source": Volunteer.Source.IMPORT, "registered_by_id": None,
-                        "created_at": created, "is_demo_data": True,
-                    }
-                    w.write([values[c] for c in columns])
-                    if vid < st.lo + 3:  # the station's first volunteers get accounts: needs name them
-                        self.first_names[vid] = name
-                    vid += 1
-                    seq += 1
-                    if seq % 200_000 == 0:
-                        self.say(_("  志愿者 %(n)s / %(t)s") % {"n": f"{seq:,}", "t": f"{o.volunteers:,}"})
+            pool = None
+            if workers > 1:
+                import multiprocessing
+
+                pool = multiprocessing.get_context("fork").Pool(workers)
+                results = pool.imap(_volunteer_chunk, bounds)
+            else:
+                results = map(_volunteer_chunk, bounds)
+            try:
+                for out, names in results:
+                    before = w.count
+                    if self.pg:
+                        w.write_line(out)
+                        w.count = before + out.count("\n")
+                    else:
+                        for row in out:
+                            w.write(row)
+                    self.first_names.update(names)
+                    if w.count // 200_000 > before // 200_000:
+                        self.say(_("  志愿者 %(n)s / %(t)s") % {"n": f"{w.count:,}", "t": f"{o.volunteers:,}"})
+            finally:
+                if pool is not None:
+                    pool.close()
+                    pool.join()
+        _ACTIVE = None
         reset_sequences(Volunteer)
         self.summary.volunteers = o.volunteers
         self._stage(_("志愿者：%(n)s 名（加密、盲索引）") % {"n": f"{o.volunteers:,}"}, t)
 
     # --- accounts and teams --------------------------------------------------------------------------------
+
+    def volunteer_chunk(self, s_lo: int, s_hi: int):
+        """The volunteers of stations[s_lo:s_hi], validated, encrypted and blind-indexed as a registration
+        is: their rows (PostgreSQL: one block of COPY text) and the names of each station's first three."""
+        o, p, seal, pg = self.o, self._people, self.sealer, self.pg
+        rng = random.Random(o.seed * 1_000_003 + 17 + s_lo)
+        first_number, born_from, birth_days = p["first_number"], p["born_from"], p["birth_days"]
+        space, factor, columns = p["space"], p["factor"], p["columns"]
+        n_regions = len(REGIONS)
+        weights = [2 ** (17 - i) % 11 for i in range(17)]
+        region_sums = {r: sum(int(d) * w for d, w in zip(r, weights[:6], strict=True)) for r in REGIONS}
+        order_sums = [sum(int(d) * w for d, w in zip(f"{k:03d}", weights[14:], strict=True)) for k in range(1000)]
+        birth_sums: dict = {}
+        out, names = [], {}
+        for st in self.stations[s_lo:s_hi]:
+            for k, ts in enumerate(st.joined):
+                vid, seq = st.lo + k, st.seq0 + k
+                name, full, initials = self._name(rng)
+                # Unique by construction: the row number, permuted, is region × birth date × sequence.
+                x = (seq * factor + o.seed) % space
+                region = REGIONS[x % n_regions]
+                day = (x // n_regions) % birth_days
+                order = x // (n_regions * birth_days)
+                found = birth_sums.get(day)
+                if found is None:
+                    birth = born_from + timedelta(days=day)
+                    text = f"{birth:%Y%m%d}"
+                    found = birth_sums[day] = (birth, text, sum(int(d) * w for d, w in zip(text, weights[6:14],
+                                                                                             strict=True)))
+                birth, birth_text, birth_sum = found
+                number = (f"{region}{birth_text}{order:03d}"
+                          + "10X98765432"[(region_sums[region] + birth_sum + order_sums[order]) % 11])
+                gender = "male" if int(number[16]) % 2 else "female"
+                phone = f"{PHONE_PREFIXES[seq % len(PHONE_PREFIXES)]}{(seq * 7919 + o.seed) % 100_000_000:08d}"
+                created = self._local(ts)
+                if pg:
+                    created = created.isoformat()
+                values = {
+                    "id": vid, "number": volunteer_number(first_number + seq), "name": name,
+                    "name_pinyin": full, "name_initials": initials, "gender": gender, "birth_date": birth,
+                    "id_type": "居民身份证", "id_number_enc": seal.encrypt(number),
+                    "id_number_index": seal.index(number, "id"), "id_number_masked": pii.mask_id_number(number),
+                    "phone_enc": seal.encrypt(phone), "phone_index": seal.index(phone, "phone"),
+                    "phone_masked": pii.mask_phone(phone), "political_status": rng.choice(POLITICAL),
+                    "station_id": st.id, "availability": rng.choice(AVAILABILITY),
+                    "agreement_consent_at": created, "privacy_consent_at": created, "guardian_name": "",
+                    "guardian_phone_enc": "", "guardian_phone_masked": "", "guardian_consent_at": None,
+                    "user_id": None, "source": Volunteer.Source.IMPORT, "registered_by_id": None,
+                    "created_at": created, "is_demo_data": True,
+                }
+                row = [values[c] for c in columns]
+                out.append("\t".join([tsv(v) for v in row]) + "\n" if pg else row)
+                if k < 3:  # the station's first volunteers get accounts: needs name them
+                    names[vid] = name
+                    assert number[-1] == id_check_digit(number), number  # the sums above are GB 11643's
+        return ("".join(out) if pg else out), names
 
     def _accounts_and_teams(self) -> None:
         t = time.monotonic()
@@ -800,8 +865,8 @@ class Generator:
         parts = self._split(activity_records, len(settled_list), rng, MAX_PER_ACTIVITY)
         want = dict(zip(settled_list, parts, strict=True))
         aid = self._next_id(Activity)
-        self.first_activity = aid
-        self.act: list[tuple] = []  # per activity index: (id, start_ts, end_ts, node, settled_ts or 0, settler)
+        # Per activity index: (id, start, end, node id, node kind, its index, settled_at or None, cancelled).
+        self.act: list[tuple] = []
         rec_vol, rec_act = array("q"), array("q")
         shortfall = 0
         for idx, (start, end, node, kind, where) in enumerate(plans):
@@ -1218,19 +1283,101 @@ class Generator:
         self._stage(_("服务记录排序：%(n)s 条") % {"n": f"{total:,}"}, t)
         t = time.monotonic()
 
-        step, share = rules.configured_step_minutes(), rules.configured_min_share()
-        columns = [f.attname for f in ServiceRecord._meta.concrete_fields]
-        key = self.key
-        req_rows: list[tuple] = []
-        req_columns = [f.attname for f in HoursRequest._meta.concrete_fields]
-        req_id = self._next_id(HoursRequest)
+        self._chain = {"vol": vol, "typ": typ, "ref": ref, "ids": ids, "corrected": corrected, "history": history,
+                       "corrections": corrections, "first_id": first_id, "first_req": self._next_id(HoursRequest),
+                       "columns": [f.attname for f in ServiceRecord._meta.concrete_fields], "order": chain_order}
+        # Chunks of about 50,000 records that never split a volunteer's chain: each is chained apart
+        # (its own random stream, so the data do not depend on how many processes do the work).
+        changes = np.flatnonzero(np.diff(vol[chain_order])) + 1
+        wanted = np.arange(CHUNK, total, CHUNK)
+        cuts = sorted({int(changes[k]) for k in np.searchsorted(changes, wanted) if k < len(changes)})
+        bounds = list(zip([0, *cuts], [*cuts, total], strict=True))
         heads: list[tuple] = []
-        targets: dict[int, tuple] = {}  # activity record index → (id, kind, minutes) for its correction
+        req_rows: list[dict] = []
+        need_hours: list[tuple] = []
+        counts = {"verified": 0, "recorded": 0, "corrections": 0}
+        workers = min(os.cpu_count() or 1, 4) if self.pg and total >= 4 * CHUNK else 1
+        global _ACTIVE
+        _ACTIVE = self
+        with bulk_load(["ledger_servicerecord"], self.say), Writer(ServiceRecord) as w:
+            if workers > 1:
+                import multiprocessing
+
+                # Forked workers share the plan (copy-on-write) and return text; only this process
+                # talks to the database.
+                pool = multiprocessing.get_context("fork").Pool(workers)
+                results = pool.imap(_chain_chunk, bounds)
+            else:
+                pool, results = None, map(_chain_chunk, bounds)
+            try:
+                done, step_say = 0, 1_000_000
+                for out, c_heads, c_reqs, c_hours, c_counts in results:
+                    if self.pg:
+                        w.write_line(out)
+                    else:
+                        for row in out:
+                            w.write(row)
+                    heads += c_heads
+                    req_rows += c_reqs
+                    need_hours += c_hours
+                    for k, n in c_counts.items():
+                        counts[k] += n
+                    before, done = done, done + sum(c_counts[k] for k in ("verified", "recorded"))
+                    if done // step_say > before // step_say:
+                        self.say(_("  服务记录 %(n)s / %(t)s（%(s).0f 秒）") % {
+                            "n": f"{done:,}", "t": f"{total:,}", "s": time.monotonic() - t})
+            finally:
+                if pool is not None:
+                    pool.close()
+                    pool.join()
+        _ACTIVE = None
+        key = self.key
+        req_columns = [f.attname for f in HoursRequest._meta.concrete_fields]
+        self._stage(_("服务记录：%(n)s 条（哈希链）") % {"n": f"{total:,}"}, t)
+        t = time.monotonic()
+        with Writer(LedgerChain) as w:
+            columns = [f.attname for f in LedgerChain._meta.concrete_fields]
+            head = LedgerChain()
+            for v, length, last_hash, vm, rm, services, at in heads:
+                head.volunteer_id, head.length, head.head_hash = v, length, last_hash
+                head.verified_minutes, head.recorded_minutes, head.services = vm, rm, services
+                values = {"volunteer_id": v, "length": length, "head_hash": last_hash, "verified_minutes": vm,
+                          "recorded_minutes": rm, "services": services, "seal": head_seal(head, key), "updated_at": at}
+                w.write([values[c] for c in columns])
+        with bulk_load(["ledger_hoursrequest"], self.say), Writer(HoursRequest) as w:
+            for values in req_rows:
+                w.write([values[c] for c in req_columns])
+        first = self._next_id(NeedHours)
+        with Writer(NeedHours) as w:
+            for k, (need_id, v, minutes, rq) in enumerate(need_hours, start=first):
+                w.write((k, need_id, v, minutes, rq))
+        reset_sequences(ServiceRecord, HoursRequest, NeedHours)
+        s = self.summary
+        s.records, s.corrections, s.hours_requests = total, counts["corrections"], len(req_rows)
+        s.verified_records, s.recorded_records = counts["verified"], counts["recorded"]
+        self._stage(_("时长链链头 %(h)s 个，补录/更正申请 %(r)s 条") % {"h": f"{len(heads):,}", "r": f"{len(req_rows):,}"}, t)
+
+    def chain_chunk(self, lo: int, hi: int):
+        """Chain and seal the records chain_order[lo:hi] (whole chains), as ledger.services._append does.
+        Returns the rows (PostgreSQL: one block of COPY text), the chain heads, the approved requests,
+        the needs' hours and the counts."""
+        c = self._chain
+        vol, typ, ref, ids, corrected = c["vol"], c["typ"], c["ref"], c["ids"], c["corrected"]
+        history, corrections, columns = c["history"], c["corrections"], c["columns"]
+        first_id, first_req = c["first_id"], c["first_req"]
+        rng = random.Random(self.o.seed * 1_000_003 + lo)
+        step, share = rules.configured_step_minutes(), rules.configured_min_share()
+        key = self.key
+        lines: list = []
+        req_rows: list[dict] = []
+        heads: list[tuple] = []
+        targets: dict[int, tuple] = {}  # activity record index → (id, kind, minutes, fixed) for its correction
         need_hours: list[tuple] = []
         cache: dict = {}
         counts = {"verified": 0, "recorded": 0, "corrections": 0}
         J = _json
         null = "null"
+        pg = self.pg
 
         def activity_parts(idx: int, kind: str):
             """What every record of an activity repeats, as column values and as JSON."""
@@ -1259,7 +1406,7 @@ class Generator:
             for token in slots.values():
                 template = template.replace(token, "%s")
             line = None
-            if self.pg:  # the COPY line, its varying columns left as %s in this order
+            if pg:  # the COPY line, its varying columns left as %s in this order
                 varying = ("id", "volunteer_id", "sequence", "started_at", "ended_at", "minutes", "prev_hash", "hash")
                 line = "\t".join("%s" if c in varying else tsv(fixed[c]).replace("%", "%%") for c in columns) + "\n"
                 order = [c for c in columns if c in varying]
@@ -1271,149 +1418,115 @@ class Generator:
         window_step = 60 * step
         utc = UtcText()
         random_ = rng.random
-
-        with bulk_load(["ledger_servicerecord"], self.say), Writer(ServiceRecord) as w:
-            cur, seq, prev, vmin, rmin, services, last_at = -1, 0, GENESIS_HASH, 0, 0, 0, None
-            done = 0
-            for pos in chain_order.tolist():
-                v = int(vol[pos])
-                if v != cur:
-                    if cur >= 0:
-                        heads.append((cur, seq, prev, vmin, rmin, services, last_at))
-                    cur, seq, prev, vmin, rmin, services = v, 0, GENESIS_HASH, 0, 0, 0
-                seq += 1
-                rid = int(ids[pos])
-                kind_of = int(typ[pos])
-                r = int(ref[pos])
-                if kind_of == 0:
-                    a_idx = int(self.rec_act[r])
-                    kind = "verified" if random_() < 0.93 else "recorded"
-                    fixed, template, line, ws, we = activity_parts(a_idx, kind)
-                    window = we - ws
-                    check_in = ws - 900 + int(random_() * 1501)  # a quarter of an hour early … ten minutes late
-                    if kind == "verified":
-                        check_out = we - 600 + int(random_() * 1801)
-                        overlap = min(check_out, we) - max(check_in, ws)
-                        minutes = overlap // 60
-                        minutes -= minutes % step
-                        if overlap < share * window or minutes <= 0:  # cannot happen with these times; keep the rule
-                            check_in, check_out, minutes = ws, we, window // 60 - (window // 60) % step
-                        ended_text = utc(check_out)
-                        ended_json = f'"{ended_text}"'
-                    else:
-                        check_out, ended_text, ended_json = None, "\\N", null
-                        minutes = (window // window_step) * step
-                    started_text = utc(check_in)
-                    payload = template % (ended_json, minutes, f'"{prev}"', seq, f'"{started_text}"', v)
-                    h = hmac.digest(key, payload.encode(), "sha256").hex()
-                    if line is not None and kind == "verified" and r not in corrected:
-                        w.write_line(line % (rid, v, seq, started_text, ended_text, minutes, prev, h))
-                        counts["verified"] += 1
-                        vmin += minutes
-                        services += 1
-                        prev, last_at = h, fixed["created_at"]
-                        done += 1
-                        if done % 1_000_000 == 0:
-                            self.say(_("  服务记录 %(n)s / %(t)s（%(s).0f 秒）") % {
-                                "n": f"{done:,}", "t": f"{total:,}", "s": time.monotonic() - t})
-                        continue
-                    row = dict(fixed)
-                    row.update(id=rid, volunteer_id=v, sequence=seq, minutes=minutes, prev_hash=prev, hash=h,
-                               started_at=datetime.fromtimestamp(check_in, UTC),
-                               ended_at=datetime.fromtimestamp(check_out, UTC) if check_out else None)
-                    if r in corrected:
-                        targets[r] = (rid, kind, minutes, fixed)
-                    if kind == "recorded":
-                        req_rows.append(self._request(req_id, "recorded", row, fixed["recorded_by_id"]))
-                        req_id += 1
-                else:
-                    if kind_of == 1:
-                        (_v, approved_at, need_id, code, minutes, ws, we, by, approver, station, title, report,
-                         people, address) = self.need_records[r]
-                        row = {"kind": "recorded", "title": title, "content": report, "place": address,
-                               "beneficiaries": f"{people or 0}人", "service_date": ws.astimezone(self.tz).date(),
-                               "started_at": None, "ended_at": None, "window_start": ws, "window_end": we,
-                               "minutes": minutes, "source_type": "need", "source_id": code, "node_id": station,
-                               "responsible_person": "", "quality_rating": None, "recorded_by_id": by,
-                               "approved_by_id": approver, "approved_at": approved_at,
-                               "reason": f"点单{code}完成后由承接方填报", "adjustment_of_id": None, "original_id": None,
-                               "created_at": approved_at}
-                        need_hours.append((need_id, v, minutes, req_id))
-                    elif kind_of == 2:
-                        _v, approved_at, st, start, minutes = history[r]
-                        inst = self.institutes[st.institute]
-                        row = {"kind": "recorded", "title": "志愿服务（纸质台账补录）", "content": "", "place": "",
-                               "beneficiaries": "", "service_date": start.astimezone(self.tz).date(),
-                               "started_at": None, "ended_at": None, "window_start": start,
-                               "window_end": start + timedelta(minutes=minutes), "minutes": minutes,
-                               "source_type": "history", "source_id": "", "node_id": st.id,
-                               "responsible_person": "", "quality_rating": None, "recorded_by_id": st.admin,
-                               "approved_by_id": inst["admins"][0], "approved_at": approved_at,
-                               "reason": "平台启用前的纸质服务台账，经核对签到表后补录", "adjustment_of_id": None,
-                               "original_id": None, "created_at": approved_at}
-                    else:
-                        target, approved_ts, whole = corrections[r]
-                        t_id, t_kind, t_minutes, fixed = targets[target]
-                        approved_at = self._local(approved_ts)
-                        change = -t_minutes if whole else -min(step, t_minutes)
-                        recorder = fixed["recorded_by_id"]
-                        a_idx = int(self.rec_act[target])
-                        second = self.act_info[a_idx][4]
-                        row = {"kind": t_kind, "title": f"更正：{fixed['title']}"[:200], "content": "",
-                               "place": fixed["place"], "beneficiaries": fixed["beneficiaries"],
-                               "service_date": approved_at.date(), "started_at": None, "ended_at": None,
-                               "window_start": fixed["window_start"], "window_end": fixed["window_end"],
-                               "minutes": change, "source_type": "activity", "source_id": fixed["source_id"],
-                               "node_id": fixed["node_id"], "responsible_person": "", "quality_rating": None,
-                               "recorded_by_id": recorder, "approved_by_id": second, "approved_at": approved_at,
-                               "reason": "签到记录核对有误，更正时长" if not whole else "未实际参加服务，撤销时长",
-                               "adjustment_of_id": t_id, "original_id": t_id, "created_at": approved_at}
-                        counts["corrections"] += 1
-                    enc = {k: J(row[k]) for k in row}
-                    enc.update(volunteer_id=str(v), sequence=str(seq), prev_hash=f'"{prev}"', v=str(HASH_VERSION))
-                    h = hmac.digest(key, canonical(enc), "sha256").hex()
-                    row.update(id=rid, volunteer_id=v, sequence=seq, prev_hash=prev, hash=h)
-                    kind = row["kind"]
-                    req_kind = "adjustment" if kind_of == 3 else "recorded"
-                    req_rows.append(self._request(req_id, req_kind, row, row["recorded_by_id"]))
-                    req_id += 1
-                w.write([row[c] for c in columns])
-                counts[kind] += 1
+        cur, seq, prev, vmin, rmin, services, last_at = -1, 0, GENESIS_HASH, 0, 0, 0, None
+        for pos in c["order"][lo:hi].tolist():
+            v = int(vol[pos])
+            if v != cur:
+                if cur >= 0:
+                    heads.append((cur, seq, prev, vmin, rmin, services, last_at))
+                cur, seq, prev, vmin, rmin, services = v, 0, GENESIS_HASH, 0, 0, 0
+            seq += 1
+            rid = int(ids[pos])
+            req_id = first_req + rid - first_id  # a request's id follows its record's: unique, no counter to share
+            kind_of = int(typ[pos])
+            r = int(ref[pos])
+            if kind_of == 0:
+                a_idx = int(self.rec_act[r])
+                kind = "verified" if random_() < 0.93 else "recorded"
+                fixed, template, line, ws, we = activity_parts(a_idx, kind)
+                window = we - ws
+                check_in = ws - 900 + int(random_() * 1501)  # a quarter of an hour early … ten minutes late
                 if kind == "verified":
-                    vmin += row["minutes"]
+                    check_out = we - 600 + int(random_() * 1801)
+                    overlap = min(check_out, we) - max(check_in, ws)
+                    minutes = overlap // 60
+                    minutes -= minutes % step
+                    if overlap < share * window or minutes <= 0:  # cannot happen with these times; keep the rule
+                        check_in, check_out, minutes = ws, we, window // 60 - (window // 60) % step
+                    ended_text = utc(check_out)
+                    ended_json = f'"{ended_text}"'
                 else:
-                    rmin += row["minutes"]
-                services += row["adjustment_of_id"] is None
-                prev, last_at = h, row["created_at"]
-                done += 1
-                if done % 1_000_000 == 0:
-                    self.say(_("  服务记录 %(n)s / %(t)s（%(s).0f 秒）") % {
-                        "n": f"{done:,}", "t": f"{total:,}", "s": time.monotonic() - t})
-            if cur >= 0:
-                heads.append((cur, seq, prev, vmin, rmin, services, last_at))
-        self._stage(_("服务记录：%(n)s 条（哈希链）") % {"n": f"{total:,}"}, t)
-        t = time.monotonic()
-        with Writer(LedgerChain) as w:
-            columns = [f.attname for f in LedgerChain._meta.concrete_fields]
-            head = LedgerChain()
-            for v, length, last_hash, vm, rm, services, at in heads:
-                head.volunteer_id, head.length, head.head_hash = v, length, last_hash
-                head.verified_minutes, head.recorded_minutes, head.services = vm, rm, services
-                values = {"volunteer_id": v, "length": length, "head_hash": last_hash, "verified_minutes": vm,
-                          "recorded_minutes": rm, "services": services, "seal": head_seal(head, key), "updated_at": at}
-                w.write([values[c] for c in columns])
-        with bulk_load(["ledger_hoursrequest"], self.say), Writer(HoursRequest) as w:
-            for values in req_rows:
-                w.write([values[c] for c in req_columns])
-        first = self._next_id(NeedHours)
-        with Writer(NeedHours) as w:
-            for k, (need_id, v, minutes, rq) in enumerate(need_hours, start=first):
-                w.write((k, need_id, v, minutes, rq))
-        reset_sequences(ServiceRecord, HoursRequest, NeedHours)
-        s = self.summary
-        s.records, s.corrections, s.hours_requests = total, counts["corrections"], len(req_rows)
-        s.verified_records, s.recorded_records = counts["verified"], counts["recorded"]
-        self._stage(_("时长链链头 %(h)s 个，补录/更正申请 %(r)s 条") % {"h": f"{len(heads):,}", "r": f"{len(req_rows):,}"}, t)
+                    check_out, ended_text, ended_json = None, "\\N", null
+                    minutes = (window // window_step) * step
+                started_text = utc(check_in)
+                payload = template % (ended_json, minutes, f'"{prev}"', seq, f'"{started_text}"', v)
+                h = hmac.digest(key, payload.encode(), "sha256").hex()
+                if line is not None and kind == "verified" and r not in corrected:
+                    lines.append(line % (rid, v, seq, started_text, ended_text, minutes, prev, h))
+                    counts["verified"] += 1
+                    vmin += minutes
+                    services += 1
+                    prev, last_at = h, fixed["created_at"]
+                    continue
+                row = dict(fixed)
+                row.update(id=rid, volunteer_id=v, sequence=seq, minutes=minutes, prev_hash=prev, hash=h,
+                           started_at=datetime.fromtimestamp(check_in, UTC),
+                           ended_at=datetime.fromtimestamp(check_out, UTC) if check_out else None)
+                if r in corrected:
+                    targets[r] = (rid, kind, minutes, fixed)
+                if kind == "recorded":
+                    req_rows.append(self._request(req_id, "recorded", row, fixed["recorded_by_id"]))
+            else:
+                if kind_of == 1:
+                    (_v, approved_at, need_id, code, minutes, ws, we, by, approver, station, title, report,
+                     people, address) = self.need_records[r]
+                    row = {"kind": "recorded", "title": title, "content": report, "place": address,
+                           "beneficiaries": f"{people or 0}人", "service_date": ws.astimezone(self.tz).date(),
+                           "started_at": None, "ended_at": None, "window_start": ws, "window_end": we,
+                           "minutes": minutes, "source_type": "need", "source_id": code, "node_id": station,
+                           "responsible_person": "", "quality_rating": None, "recorded_by_id": by,
+                           "approved_by_id": approver, "approved_at": approved_at,
+                           "reason": f"点单{code}完成后由承接方填报", "adjustment_of_id": None, "original_id": None,
+                           "created_at": approved_at}
+                    need_hours.append((need_id, v, minutes, req_id))
+                elif kind_of == 2:
+                    _v, approved_at, st, start, minutes = history[r]
+                    inst = self.institutes[st.institute]
+                    row = {"kind": "recorded", "title": "志愿服务（纸质台账补录）", "content": "", "place": "",
+                           "beneficiaries": "", "service_date": start.astimezone(self.tz).date(),
+                           "started_at": None, "ended_at": None, "window_start": start,
+                           "window_end": start + timedelta(minutes=minutes), "minutes": minutes,
+                           "source_type": "history", "source_id": "", "node_id": st.id,
+                           "responsible_person": "", "quality_rating": None, "recorded_by_id": st.admin,
+                           "approved_by_id": inst["admins"][0], "approved_at": approved_at,
+                           "reason": "平台启用前的纸质服务台账，经核对签到表后补录", "adjustment_of_id": None,
+                           "original_id": None, "created_at": approved_at}
+                else:
+                    target, approved_ts, whole = corrections[r]
+                    t_id, t_kind, t_minutes, fixed = targets[target]
+                    approved_at = self._local(approved_ts)
+                    change = -t_minutes if whole else -min(step, t_minutes)
+                    recorder = fixed["recorded_by_id"]
+                    second = self.act_info[int(self.rec_act[target])][4]
+                    row = {"kind": t_kind, "title": f"更正：{fixed['title']}"[:200], "content": "",
+                           "place": fixed["place"], "beneficiaries": fixed["beneficiaries"],
+                           "service_date": approved_at.date(), "started_at": None, "ended_at": None,
+                           "window_start": fixed["window_start"], "window_end": fixed["window_end"],
+                           "minutes": change, "source_type": "activity", "source_id": fixed["source_id"],
+                           "node_id": fixed["node_id"], "responsible_person": "", "quality_rating": None,
+                           "recorded_by_id": recorder, "approved_by_id": second, "approved_at": approved_at,
+                           "reason": "签到记录核对有误，更正时长" if not whole else "未实际参加服务，撤销时长",
+                           "adjustment_of_id": t_id, "original_id": t_id, "created_at": approved_at}
+                    counts["corrections"] += 1
+                enc = {k: J(row[k]) for k in row}
+                enc.update(volunteer_id=str(v), sequence=str(seq), prev_hash=f'"{prev}"', v=str(HASH_VERSION))
+                h = hmac.digest(key, canonical(enc), "sha256").hex()
+                row.update(id=rid, volunteer_id=v, sequence=seq, prev_hash=prev, hash=h)
+                kind = row["kind"]
+                req_kind = "adjustment" if kind_of == 3 else "recorded"
+                req_rows.append(self._request(req_id, req_kind, row, row["recorded_by_id"]))
+            values = [row[c] for c in columns]
+            lines.append("\t".join([tsv(x) for x in values]) + "\n" if pg else values)
+            counts[kind] += 1
+            if kind == "verified":
+                vmin += row["minutes"]
+            else:
+                rmin += row["minutes"]
+            services += row["adjustment_of_id"] is None
+            prev, last_at = h, row["created_at"]
+        if cur >= 0:
+            heads.append((cur, seq, prev, vmin, rmin, services, last_at))
+        return ("".join(lines) if pg else lines), heads, req_rows, need_hours, counts
 
     @staticmethod
     def _request(req_id: int, kind: str, record: dict, requested_by: int) -> dict:
@@ -1447,6 +1560,19 @@ class Generator:
                                        level=level, published_on=day, node_id=a[3], is_demo_data=True))
         MediaReport.objects.bulk_create(reports, batch_size=2000)
         self.summary.media_reports = n
+
+
+CHUNK = 50_000  # records chained by one task
+VOLUNTEER_CHUNK = 20_000  # volunteers written by one task
+_ACTIVE: Generator | None = None  # the generator whose records the (forked) workers chain
+
+
+def _chain_chunk(bounds: tuple[int, int]):
+    return _ACTIVE.chain_chunk(*bounds)
+
+
+def _volunteer_chunk(bounds: tuple[int, int]):
+    return _ACTIVE.volunteer_chunk(*bounds)
 
 
 def generate(options: Options, say: Callable[[str], None] | None = None, *, rebuild: bool = True,
