@@ -106,6 +106,8 @@ def run_size(args) -> None:
     for _i in range(args.runs):
         ms, answer = timed(lambda: queries.summary(centre, start, end))
         ours.append(ms)
+    print(f"汇总查询 queries.summary（{args.runs} 次，预热 {WARMUP} 次）：中位数 {statistics.median(ours):.1f} ms，"
+          f"p95 {percentile(ours, 95):.1f} ms；接着测基线……", flush=True)
     base, expected = [], None
     while len(base) < BASELINE_RUNS and sum(base) < BASELINE_BUDGET_MS:  # minutes per call at 10M: fewer calls
         ms, expected = timed(lambda: recount.summary(centre, start, end))

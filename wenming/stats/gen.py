@@ -526,6 +526,11 @@ class Generator:
             from wenming.stats.rebuild import rebuild as rebuild_rollups
 
             self.summary.rebuilt = rebuild_rollups(now=self.now)
+            if self.pg:
+                # The roll-up tables were empty when the database was analysed above: without fresh
+                # statistics the planner takes a million-row tally for one row (a top-10 read becomes a sort).
+                with self.db.cursor() as cursor:
+                    cursor.execute("ANALYZE")
             self._stage(_("重算统计汇总（stats.rebuild）"), t)
         return self.summary
 
