@@ -153,3 +153,23 @@ def test_verify_finds_nothing_then_a_tampered_rollup(data, capsys):
         call_command("stats", "verify")
     call_command("stats", "rebuild")
     assert rebuild.verify() == []
+    from wenming.stats.models import MonthRollup
+
+    MonthRollup.objects.filter(metric="minutes_verified", node=data.C).update(value=0)
+    problems = rebuild.verify()
+    assert problems and all("月汇总" in p and "minutes_verified" in p for p in problems)
+    rebuild.rebuild()
+    assert rebuild.verify() == []
+
+
+def test_hours_of_a_need_count_for_the_team_that_served_it(data):
+    """The needs' services write a need's code (not its id) as the ledger's source."""
+    w = data
+    n = Need.objects.get(team=w.teams["S21"])
+    b.recorded(w.district_admin, User.objects.get(username="admin2"), w.volunteers["S21"], w.S21,
+               date(2025, 2, 6), 120, ("need", n.code))
+    got = queries.summary(w.C, *Y)
+    assert [(r["name"], r["hours_total"]) for r in got["rank_teams_hours"]] == [
+        ("S21志愿服务队", 6.0), ("S11志愿服务队", 3.0)]
+    assert got == recount.summary(w.C, *Y)
+    assert rebuild.verify() == []

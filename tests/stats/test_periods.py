@@ -1,12 +1,16 @@
 """Reporting periods: this month, this year, since a date, custom; the period compared with; which periods
 the yearly and monthly tallies hold exactly."""
 
-from datetime import date
+from calendar import monthrange
+from datetime import date, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from wenming.core.errors import InvalidInput
 from wenming.stats.periods import Period, calendar_unit, checked, previous, resolve
+from wenming.stats.queries import split
 
 TODAY = date(2026, 3, 15)
 
@@ -68,3 +72,36 @@ def test_checked_limits():
     assert checked(date(2000, 1, 1), date(2029, 12, 31)).days == 10958
     with pytest.raises(InvalidInput):
         checked(date(2000, 1, 1), date(2031, 1, 1))
+
+
+def _days(start, end):
+    return [start + timedelta(days=i) for i in range((end - start).days + 1)]
+
+
+@given(st.dates(min_value=date(1, 1, 1), max_value=date(9999, 12, 31)), st.integers(0, 800))
+def test_split_covers_each_day_of_the_period_once(start, length):
+    """Whole months are read from the month roll-ups, the rest day by day: together exactly the period."""
+    end = min(start + timedelta(days=min(length, (date(9999, 12, 31) - start).days)), date(9999, 12, 31))
+    days, months = split(start, end)
+    covered = [d for a, b in days for d in _days(a, b)]
+    if months:
+        first, last = months
+        assert first.day == last.day == 1
+        month = first
+        while month <= last:
+            covered += _days(month, month.replace(day=monthrange(month.year, month.month)[1]))
+            month = (month.replace(day=28) + timedelta(days=4)).replace(day=1) if month.year < 9999 or \
+                month.month < 12 else date.max
+    assert sorted(covered) == _days(start, end)
+
+
+@pytest.mark.parametrize("start, end, days, months", [
+    (date(2025, 1, 1), date(2025, 12, 31), [], (date(2025, 1, 1), date(2025, 12, 1))),
+    (date(2025, 1, 3), date(2025, 3, 20), [(date(2025, 1, 3), date(2025, 1, 31)), (date(2025, 3, 1), date(2025, 3, 20))],
+     (date(2025, 2, 1), date(2025, 2, 1))),
+    (date(2024, 2, 1), date(2024, 2, 29), [], (date(2024, 2, 1), date(2024, 2, 1))),
+    (date(2025, 2, 2), date(2025, 2, 27), [(date(2025, 2, 2), date(2025, 2, 27))], None),
+    (date(2025, 1, 31), date(2025, 2, 1), [(date(2025, 1, 31), date(2025, 2, 1))], None),
+])
+def test_split_cases(start, end, days, months):
+    assert split(start, end) == (days, months)

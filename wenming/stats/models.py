@@ -1,7 +1,9 @@
 """Roll-ups: the figures of each node's subtree, kept current as records are settled.
 
 `Rollup` holds additive figures per node (its whole subtree) and calendar day, one row per
-(metric, dimension) — a centre's year is at most 366 rows per metric, whatever the history.
+(metric, dimension); `MonthRollup` the same figures per calendar month, so that a period reads its
+whole months there and only its partial months' days from `Rollup` — a centre's year is 12 rows
+per metric, whatever the history.
 Figures that do not add up across days — distinct volunteers and teams, and the rankings — are
 kept per calendar year and month in `Tally` (one row per member) and `PeriodCount` (how many
 members are active). `StatsClock` says up to when finished activities have been counted: an
@@ -27,6 +29,21 @@ class Rollup(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["node", "day", "metric", "dim"], name="stats_rollup_key")]
+
+
+class MonthRollup(models.Model):
+    """`Rollup`'s rows added up per calendar month (`month` is its first day)."""
+
+    node = models.ForeignKey(OrgNode, on_delete=models.CASCADE, related_name="+", db_index=False)
+    month = models.DateField()
+    metric = models.CharField(max_length=40)
+    dim = models.BigIntegerField(default=0)
+    value = models.BigIntegerField(default=0)
+
+    SCOPE_NODE_FIELD = "node"
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["node", "month", "metric", "dim"], name="stats_monthrollup_key")]
 
 
 class Tally(models.Model):

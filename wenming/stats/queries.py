@@ -1,17 +1,19 @@
 """The figures of a node's subtree for a period, read from the roll-ups (docs/FIGURES.md).
 
-A summary is one indexed read of at most 366 days × metrics rows of the node itself — a centre's
-figure costs what a station's does — plus, for distinct volunteers and teams and the rankings, one
-row or one ranked index read of the year's or month's tallies. A period that is not a calendar year
+A summary is one indexed read of the node's own roll-ups — its whole months' rows and its partial
+months' days, so at most about 12 + 60 rows per metric, and a centre's figure costs what a station's
+does — plus, for distinct volunteers and teams and the rankings, one row or one ranked index read of
+the year's or month's tallies. A period that is not a calendar year
 or month gets those few figures from the raw records (recount.py), exactly, at their cost.
 """
 
 from __future__ import annotations
 
+from calendar import monthrange
 from collections import Counter, defaultdict
 from datetime import date, timedelta
 
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from wenming.activities.models import Theme
@@ -20,7 +22,7 @@ from wenming.org.models import Platform
 from wenming.people.models import Team, Volunteer
 
 from . import recount, rollups
-from .models import PeriodCount, Rollup, Tally
+from .models import MonthRollup, PeriodCount, Rollup, Tally
 from .periods import calendar_unit, checked
 
 LEVELS = ("district", "city", "province", "central")
@@ -40,10 +42,46 @@ def refresh(now=None) -> None:
         rollups.advance_clock(now)
 
 
+def split(start: date, end: date) -> tuple[list[tuple[date, date]], tuple[date, date] | None]:
+    """[start, end] as the days of its partial months and the first days of its whole months:
+    a year is 12 month rows; 3 Jan – 20 Mar is 29 + 20 days and February."""
+    def month_end(day: date) -> date:
+        return day.replace(day=monthrange(day.year, day.month)[1])
+
+    first = start.year * 12 + start.month - 1 + (start.day != 1)  # months counted from year 0
+    last = end.year * 12 + end.month - 1 - (end != month_end(end))
+    if first > last:
+        return [(start, end)], None
+    days = []
+    if start.day != 1:
+        days.append((start, month_end(start)))
+    if end != month_end(end):
+        days.append((end.replace(day=1), end))
+    return days, (date(first // 12, first % 12 + 1, 1), date(last // 12, last % 12 + 1, 1))
+
+
+def period_rows(start: date, end: date, by: tuple[str, ...], **filters) -> Counter:
+    """The roll-ups summed over [start, end], grouped by the fields `by`: whole months from
+    `MonthRollup`, the days of partial months from `Rollup`."""
+    days, months = split(start, end)
+    totals: Counter = Counter()
+    if days:
+        in_days = Q()
+        for a, b in days:
+            in_days |= Q(day__gte=a, day__lte=b)
+        rows = Rollup.objects.filter(in_days, **filters).values(*by).annotate(v=Sum("value")).order_by()
+        for r in rows:
+            totals[tuple(r[f] for f in by)] += r["v"]
+    if months:
+        rows = (MonthRollup.objects.filter(month__gte=months[0], month__lte=months[1], **filters).values(*by)
+                .annotate(v=Sum("value")).order_by())
+        for r in rows:
+            totals[tuple(r[f] for f in by)] += r["v"]
+    return totals
+
+
 def sums(node: OrgNode, start: date, end: date) -> dict[tuple[str, int], int]:
-    rows = (Rollup.objects.filter(node=node, day__gte=start, day__lte=end).values("metric", "dim")
-            .annotate(v=Sum("value")).order_by())
-    return {(r["metric"], r["dim"]): r["v"] for r in rows}
+    return dict(period_rows(start, end, ("metric", "dim"), node=node))
 
 
 def period_key(start: date, end: date) -> tuple[str | None, str | None]:
@@ -179,10 +217,9 @@ def node_rank_rows(children, totals_by_node: dict, limit: int) -> list[dict]:
 def rank_nodes(node: OrgNode, start: date, end: date, limit: int) -> list[dict]:
     children = list(node.get_children())
     totals: dict = defaultdict(Counter)
-    rows = (Rollup.objects.filter(node__in=children, day__gte=start, day__lte=end, metric__in=NODE_RANK_METRICS,
-                                  dim=0).values("node_id", "metric").annotate(v=Sum("value")).order_by())
-    for r in rows:
-        totals[r["node_id"]][r["metric"]] = int(r["v"])
+    rows = period_rows(start, end, ("node_id", "metric"), node__in=children, metric__in=NODE_RANK_METRICS, dim=0)
+    for (node_id, metric), v in rows.items():
+        totals[node_id][metric] = int(v)
     return node_rank_rows(children, totals, limit)
 
 
@@ -236,11 +273,18 @@ def timeseries(node: OrgNode, start: date, end: date, interval: str | None = Non
     period = checked(start, end)
     refresh()
     interval = interval or ("month" if period.days > 62 else "day")
-    rows = (Rollup.objects.filter(node=node, day__gte=period.start, day__lte=period.end, metric__in=SERIES_METRICS,
-                                  dim=0).values_list("day", "metric", "value"))
     buckets: dict = defaultdict(Counter)
-    for day, metric, value in rows:
-        buckets[_bucket(day, interval)][metric] += value
+    days, months = split(period.start, period.end) if interval == "month" else ([(period.start, period.end)], None)
+    for a, b in days:
+        rows = (Rollup.objects.filter(node=node, day__gte=a, day__lte=b, metric__in=SERIES_METRICS, dim=0)
+                .values_list("day", "metric", "value"))
+        for day, metric, value in rows:
+            buckets[_bucket(day, interval)][metric] += value
+    if months:
+        rows = (MonthRollup.objects.filter(node=node, month__gte=months[0], month__lte=months[1],
+                                           metric__in=SERIES_METRICS, dim=0).values_list("month", "metric", "value"))
+        for month, metric, value in rows:
+            buckets[_bucket(month, interval)][metric] += value
     points = []
     for key in _buckets(period.start, period.end, interval):
         b = buckets.get(key, Counter())

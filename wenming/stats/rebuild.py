@@ -22,7 +22,7 @@ from wenming.people.models import Volunteer
 from wenming.publicity.models import MediaReport
 
 from . import rollups
-from .models import PeriodCount, Rollup, StatsClock, Tally
+from .models import MonthRollup, PeriodCount, Rollup, StatsClock, Tally
 from .rollups import COUNTED_ACTIVITY, LOCAL, Delta, is_active
 
 
@@ -73,30 +73,31 @@ def _team_minutes(delta: Delta) -> None:
     by_source = (ServiceRecord.objects.filter(source_type__in=("activity", "need"))
                  .exclude(source_id="").values("node_id", "service_date", "source_type", "source_id")
                  .annotate(m=Sum("minutes")).order_by())
-    teams = {
-        "activity": dict(Activity.objects.filter(team__isnull=False).values_list("pk", "team_id")),
-        "need": dict(Need.objects.filter(team__isnull=False).values_list("pk", "team_id")),
-    }
-    for row in by_source:
-        source = row["source_id"]
-        team = teams[row["source_type"]].get(int(source)) if source.isdigit() else None
+    rows = list(by_source)
+    teams = rollups.source_teams({(row["source_type"], row["source_id"]) for row in rows})
+    for row in rows:
+        team = teams.get((row["source_type"], row["source_id"]))
         if team:
             delta.add_tally(row["node_id"], row["service_date"], "t", team, minutes=row["m"])
 
 
-def expected(through: datetime) -> tuple[Counter, dict, Counter]:
+def expected(through: datetime) -> tuple[Counter, Counter, dict, Counter]:
+    """(day roll-ups, month roll-ups, tallies, period counts) as they should be."""
     rollup, tallies = rollups.expand(own_delta(through))
     counts: Counter = Counter()
     for (node, period, kind, _member), values in tallies.items():
         if is_active(values[0], values[1]):
             counts[(node, period, kind)] += 1
-    return (Counter({k: v for k, v in rollup.items() if v}),
-            {k: v for k, v in tallies.items() if any(v)}, counts)
+    days = Counter({k: v for k, v in rollup.items() if v})
+    return days, rollups.by_month(days), {k: v for k, v in tallies.items() if any(v)}, counts
 
 
-def stored() -> tuple[Counter, dict, Counter]:
+def stored() -> tuple[Counter, Counter, dict, Counter]:
     rollup = Counter({(n, d, m, dim): v for n, d, m, dim, v in
                       Rollup.objects.exclude(value=0).values_list("node_id", "day", "metric", "dim", "value")
+                      .iterator(chunk_size=20000)})
+    months = Counter({(n, d, m, dim): v for n, d, m, dim, v in
+                      MonthRollup.objects.exclude(value=0).values_list("node_id", "month", "metric", "dim", "value")
                       .iterator(chunk_size=20000)})
     tallies = {(n, p, k, member): [mi, ev, rs, rc] for n, p, k, member, mi, ev, rs, rc in
                Tally.objects.exclude(minutes=0, events=0, rating_sum=0, rating_count=0)
@@ -104,7 +105,7 @@ def stored() -> tuple[Counter, dict, Counter]:
                             "rating_count").iterator(chunk_size=20000)}
     counts = Counter({(n, p, k): c for n, p, k, c in
                       PeriodCount.objects.exclude(count=0).values_list("node_id", "period", "kind", "count")})
-    return rollup, tallies, counts
+    return rollup, months, tallies, counts
 
 
 def verify(limit: int = 50) -> list[str]:
@@ -116,7 +117,7 @@ def verify(limit: int = 50) -> list[str]:
         want = expected(through)
         have = stored()
     problems: list[str] = []
-    names = ("汇总", "成员", "去重人数")
+    names = ("日汇总", "月汇总", "成员", "去重人数")
     for name, w, h in zip(names, want, have, strict=True):
         for key in sorted(set(w) | set(h), key=str):
             if w.get(key) != h.get(key):
@@ -130,17 +131,20 @@ def rebuild(now: datetime | None = None) -> dict:
     with transaction.atomic():
         StatsClock.objects.update_or_create(pk=1, defaults={"activities_through": now})
         rollups.clock(for_update=True)
-        rollup, tallies, counts = expected(now)
+        rollup, months, tallies, counts = expected(now)
         PeriodCount.objects.all().delete()
         Tally.objects.all().delete()
+        MonthRollup.objects.all().delete()
         Rollup.objects.all().delete()
         _write("stats_rollup", ("node_id", "day", "metric", "dim", "value"),
                ((n, d, m, dim, v) for (n, d, m, dim), v in rollup.items()))
+        _write("stats_monthrollup", ("node_id", "month", "metric", "dim", "value"),
+               ((n, d, m, dim, v) for (n, d, m, dim), v in months.items()))
         _write("stats_tally", ("node_id", "period", "kind", "member_id", "minutes", "events", "rating_sum",
                                "rating_count"), ((*key, *values) for key, values in tallies.items()))
         _write("stats_periodcount", ("node_id", "period", "kind", "count"),
                ((*key, c) for key, c in counts.items()))
-    return {"rollup": len(rollup), "tally": len(tallies), "periodcount": len(counts)}
+    return {"rollup": len(rollup), "monthrollup": len(months), "tally": len(tallies), "periodcount": len(counts)}
 
 
 def _write(table: str, columns: tuple[str, ...], rows) -> None:

@@ -5,7 +5,7 @@ figures a roll-up cannot hold for an arbitrary period (distinct volunteers and t
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from datetime import date, datetime, time, timedelta
 
 from django.db.models import BigIntegerField, Case, Count, Min, Sum, Value, When
@@ -19,6 +19,7 @@ from wenming.needs.models import Need
 from wenming.people.models import Volunteer
 from wenming.publicity.models import MediaReport
 
+from . import rollups
 from .periods import checked
 from .rollups import COUNTED_ACTIVITY, LOCAL
 
@@ -41,18 +42,10 @@ def _ended(node: OrgNode, start: date, end: date):
 
 def _source_teams(source_minutes) -> dict[int, list[int]]:
     """{team: [minutes]} from rows (source_type, source_id, minutes), through the activity's or need's team."""
-    ids = defaultdict(set)
-    for source_type, source_id, _m in source_minutes:
-        if source_id.isdigit():
-            ids[source_type].add(int(source_id))
-    teams = {
-        "activity": dict(Activity.objects.filter(pk__in=ids["activity"], team__isnull=False)
-                         .values_list("pk", "team_id")),
-        "need": dict(Need.objects.filter(pk__in=ids["need"], team__isnull=False).values_list("pk", "team_id")),
-    }
+    teams = rollups.source_teams({(source_type, source_id) for source_type, source_id, _m in source_minutes})
     out: dict[int, int] = Counter()
     for source_type, source_id, minutes in source_minutes:
-        team = teams.get(source_type, {}).get(int(source_id)) if source_id.isdigit() else None
+        team = teams.get((source_type, source_id))
         if team:
             out[team] += minutes
     return out

@@ -37,6 +37,7 @@ from .models import StatsClock, Tally
 LOCAL = ZoneInfo(settings.TIME_ZONE)
 COUNTED_ACTIVITY = (Activity.Status.PUBLISHED, Activity.Status.SETTLED)
 EPOCH = datetime(2000, 1, 1, tzinfo=LOCAL)
+MANY = 5000
 
 # A tally's values: minutes, events, rating sum, rating count.
 Values = list[int]
@@ -161,13 +162,23 @@ def _records_of(record: ServiceRecord, key: dict):
     return qs.filter(source_type=key["source_type"], source_id=key["source_id"])
 
 
-def team_of_source(source_type: str, source_id: str) -> int | None:
-    if not source_id.isdigit():
-        return None
-    model = {"activity": Activity, "need": Need}.get(source_type)
-    if model is None:
-        return None
-    return model.objects.filter(pk=int(source_id)).values_list("team_id", flat=True).first()
+def source_teams(sources) -> dict[tuple[str, str], int]:
+    """The team behind each (source_type, source_id): an activity is named by its id, a need by its
+    code (as the services write them into the ledger); sources without a team are left out."""
+    activity_ids = {int(i) for t, i in sources if t == "activity" and i.isdigit()}
+    need_codes = {i for t, i in sources if t == "need" and i}
+    teams = {}
+    if activity_ids:
+        rows = Activity.objects.filter(team__isnull=False)
+        if len(activity_ids) <= MANY:  # a rebuild names most of them: read them all rather than list them
+            rows = rows.filter(pk__in=activity_ids)
+        teams.update({("activity", str(pk)): team for pk, team in rows.values_list("pk", "team_id")})
+    if need_codes:
+        rows = Need.objects.filter(team__isnull=False)
+        if len(need_codes) <= MANY:
+            rows = rows.filter(code__in=need_codes)
+        teams.update({("need", code): team for code, team in rows.values_list("code", "team_id")})
+    return teams
 
 
 def contributions_of_record(record: ServiceRecord) -> Delta:
@@ -177,7 +188,7 @@ def contributions_of_record(record: ServiceRecord) -> Delta:
     node, day, minutes = record.node_id, record.service_date, record.minutes
     delta.add(node, day, f"minutes_{record.kind}", minutes)
     delta.add_tally(node, day, Tally.VOLUNTEER, record.volunteer_id, minutes=minutes)
-    team = team_of_source(record.source_type, record.source_id)
+    team = source_teams({(record.source_type, record.source_id)}).get((record.source_type, record.source_id))
     if team:
         delta.add_tally(node, day, Tally.TEAM, team, minutes=minutes)
     rows = list(_records_of(record, participation_key(record)).order_by("pk").values_list("pk", "minutes"))
@@ -206,6 +217,10 @@ def ancestors_of(node_ids) -> dict[int, list[int]]:
 ROLLUP_UPSERT = (
     "INSERT INTO stats_rollup (node_id, day, metric, dim, value) VALUES (%s, %s, %s, %s, %s) "
     "ON CONFLICT (node_id, day, metric, dim) DO UPDATE SET value = stats_rollup.value + excluded.value"
+)
+MONTH_UPSERT = (
+    "INSERT INTO stats_monthrollup (node_id, month, metric, dim, value) VALUES (%s, %s, %s, %s, %s) "
+    "ON CONFLICT (node_id, month, metric, dim) DO UPDATE SET value = stats_monthrollup.value + excluded.value"
 )
 TALLY_UPSERT = (
     "INSERT INTO stats_tally (node_id, period, kind, member_id, minutes, events, rating_sum, rating_count) "
@@ -244,6 +259,14 @@ def expand(delta: Delta) -> tuple[Counter, dict]:
     return expanded, tallies
 
 
+def by_month(rollup: Counter) -> Counter:
+    """Day roll-up rows added up per calendar month (keyed by the month's first day)."""
+    months: Counter = Counter()
+    for (node, day, metric, dim), value in rollup.items():
+        months[(node, day.replace(day=1), metric, dim)] += value
+    return Counter({k: v for k, v in months.items() if v})
+
+
 def apply(delta: Delta) -> None:
     """Add a delta to every node above the nodes it names, in the current transaction."""
     if not delta:
@@ -253,6 +276,9 @@ def apply(delta: Delta) -> None:
         rows = [(n, d, m, dim, v) for (n, d, m, dim), v in sorted(expanded.items()) if v]
         if rows:
             cursor.executemany(ROLLUP_UPSERT, rows)
+            months = by_month(expanded)
+            if months:
+                cursor.executemany(MONTH_UPSERT, [(*key, v) for key, v in sorted(months.items())])
         counts: Counter = Counter()
         for (node, period, kind, member), values in sorted(tallies.items()):
             if not any(values):
