@@ -98,6 +98,10 @@ class ChineseFirstLocaleMiddleware:
         language = chosen if chosen in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
         translation.activate(language)
         request.LANGUAGE_CODE = language
-        response = self.get_response(request)
+        try:
+            response = self.get_response(request)
+        finally:
+            # The thread serves other requests (and, in tests, other code) next: leave no language behind.
+            translation.deactivate()
         response.headers.setdefault("Content-Language", language)
         return response
