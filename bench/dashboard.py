@@ -4,7 +4,8 @@ GET /api/v1/stats/summary) at 100,000 and at 10,000,000 service records on Postg
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/wenming .venv/bin/python bench/dashboard.py
         --small     20,000 and 200,000 records (a quick try)
         --keep      keep the databases <name>_bench_dashboard_<records> (dropped otherwise)
-        --reuse     use such a kept database as it is instead of generating it again
+        --reuse     use such a kept database instead of generating it again
+        --rebuild   with --reuse: recompute its roll-ups from the raw records first (after a change to them)
         --runs N    timed calls of the roll-up answer per size (default 20, after 2 warm-ups)
 
 For each size, in its own process and its own fresh database: migrate, then `wenming gen` (stats.gen:
@@ -74,6 +75,14 @@ def run_size(args) -> None:
     if existing:
         print(f"沿用已有数据：{existing:,} 条服务记录", flush=True)
         out["gen_seconds"] = None
+        if args.rebuild:
+            from wenming.stats.rebuild import rebuild, refresh_statistics
+
+            t = time.monotonic()
+            rows = rebuild()
+            refresh_statistics()
+            out["rebuild_seconds"] = round(time.monotonic() - t, 1)
+            print(f"重算统计汇总：{out['rebuild_seconds']:.0f} 秒（{rows}）", flush=True)
     else:
         options = gen.make_options(volunteers=max(1, args.records // 10), records=args.records,
                                    needs=args.records // 50)
@@ -141,6 +150,7 @@ def main() -> None:
     parser.add_argument("--small", action="store_true")
     parser.add_argument("--keep", action="store_true")
     parser.add_argument("--reuse", action="store_true")
+    parser.add_argument("--rebuild", action="store_true")
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--size", type=int, help=argparse.SUPPRESS)  # child: one size
     parser.add_argument("--out", help=argparse.SUPPRESS)
@@ -170,7 +180,7 @@ def main() -> None:
             env["DATABASE_URL"] = name_url if args.reuse and _exists(url, suffix) else fresh_postgres(url, suffix)
             out = f"{tmp}/{records}.json"
             command = [sys.executable, os.path.abspath(__file__), "--size", str(records), "--out", out,
-                       "--runs", str(args.runs)] + (["--reuse"] if args.reuse else [])
+                       "--runs", str(args.runs)] + (["--reuse"] if args.reuse else []) + (["--rebuild"] if args.rebuild else [])
             code = subprocess.run(command, env=env).returncode
             if code != 0:
                 _drop(url, sizes, args.keep)

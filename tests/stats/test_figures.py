@@ -173,3 +173,29 @@ def test_hours_of_a_need_count_for_the_team_that_served_it(data):
         ("S21志愿服务队", 6.0), ("S11志愿服务队", 3.0)]
     assert got == recount.summary(w.C, *Y)
     assert rebuild.verify() == []
+
+
+def test_rating_ranking_breaks_ties_by_name_beyond_the_cut(world):
+    """Only the teams that can make the list have their names read; ties at the cut are kept apart
+    by name, as the full sort would."""
+    teams = {name: f.make_team(world.S11, name) for name in ("丙队", "乙队", "甲队", "丁队", "戊队")}
+    ratings = [(teams["甲队"].pk, 10, 2), (teams["乙队"].pk, 5, 1), (teams["丙队"].pk, 5, 1),
+               (teams["丁队"].pk, 5, 1), (teams["戊队"].pk, 4, 1), (999999, 0, 0)]
+    top = queries.rating_rows(ratings, 2)
+    assert [(r["name"], r["average_rating"], r["ratings"]) for r in top] == [("甲队", 5.0, 2), ("丁队", 5.0, 1)]
+    assert [r["name"] for r in queries.rating_rows(ratings, 4)] == ["甲队", "丁队", "丙队", "乙队"]
+    assert [r["name"] for r in queries.rating_rows(ratings, 10)][-1] == "戊队"
+    assert queries.rating_rows(ratings, 0) == [] and queries.rating_rows([], 5) == []
+
+
+def test_rating_ranking_from_the_tallies_equals_the_recount_at_a_tied_cut(world):
+    w = world
+    teams = [f.make_team(w.S11, name) for name in ("丙队", "乙队", "甲队", "丁队")]
+    for team, stars in zip(teams, (4, 4, 4, 5), strict=True):
+        t = b.at(date(2025, 5, 1), 10)
+        b.need(w.S11, t, state=Need.State.CLOSED, approved_at=t, completed_at=t + timedelta(hours=5), stars=stars,
+               rated_at=t + timedelta(hours=6), team=team)
+    for limit in (1, 2, 3, 10):
+        ours = queries.rankings(w.C, *Y, limit=limit)["rank_teams_rating"]
+        assert ours == recount.rank_teams_rating(w.C, *Y, limit)
+    assert [r["name"] for r in queries.rankings(w.C, *Y, limit=2)["rank_teams_rating"]] == ["丁队", "丙队"]

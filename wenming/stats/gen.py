@@ -524,13 +524,10 @@ class Generator:
         if rebuild:
             t = time.monotonic()
             from wenming.stats.rebuild import rebuild as rebuild_rollups
+            from wenming.stats.rebuild import refresh_statistics
 
             self.summary.rebuilt = rebuild_rollups(now=self.now)
-            if self.pg:
-                # The roll-up tables were empty when the database was analysed above: without fresh
-                # statistics the planner takes a million-row tally for one row (a top-10 read becomes a sort).
-                with self.db.cursor() as cursor:
-                    cursor.execute("ANALYZE")
+            refresh_statistics()  # the roll-up tables were empty when the database was analysed above
             self._stage(_("重算统计汇总（stats.rebuild）"), t)
         return self.summary
 

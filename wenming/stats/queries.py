@@ -12,8 +12,10 @@ from __future__ import annotations
 from calendar import monthrange
 from collections import Counter, defaultdict
 from datetime import date, timedelta
+from itertools import takewhile
 
-from django.db.models import Q, Sum
+from django.db.models import F, FloatField, Q, Sum
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from wenming.activities.models import Theme
@@ -238,10 +240,17 @@ def volunteer_rows(minutes: list[tuple[int, int]]) -> list[dict]:
 
 
 def rating_rows(ratings: list[tuple[int, int, int]], limit: int) -> list[dict]:
-    """(team, stars sum, ratings) → best mean first, then more ratings."""
-    names = dict(Team.objects.filter(pk__in=[t for t, _, _ in ratings]).values_list("pk", "name"))
-    rows = [{"id": t, "name": names.get(t, "—"), "average_rating": round(s / n, 2), "ratings": int(n), "_mean": s / n}
-            for t, s, n in ratings if n]
+    """(team, stars sum, ratings) → best mean first, then more ratings, then name. Names are read only
+    for the teams that can make the list (the first `limit` and any tied with the last of them): a
+    province has tens of thousands of rated teams."""
+    ranked = sorted(((s / n, n, t, s) for t, s, n in ratings if n), key=lambda r: (-r[0], -r[1]))
+    if not ranked or limit <= 0:
+        return []
+    last = ranked[:limit][-1][:2]
+    candidates = ranked[:limit] + list(takewhile(lambda r: r[:2] == last, ranked[limit:]))
+    names = dict(Team.objects.filter(pk__in=[t for _m, _n, t, _s in candidates]).values_list("pk", "name"))
+    rows = [{"id": t, "name": names.get(t, "—"), "average_rating": round(s / n, 2), "ratings": int(n), "_mean": mean}
+            for mean, n, t, s in candidates]
     rows.sort(key=lambda r: (-r["_mean"], -r["ratings"], r["name"], r["id"]))
     for r in rows:
         del r["_mean"]
@@ -261,9 +270,17 @@ def _tally_volunteers(node, period: str, limit: int) -> list[dict]:
 
 
 def _tally_teams_by_rating(node, period: str, limit: int) -> list[dict]:
-    rows = (Tally.objects.filter(node=node, period=period, kind=Tally.TEAM, rating_count__gt=0)
-            .values_list("member_id", "rating_sum", "rating_count"))
-    return rating_rows(list(rows), limit)
+    """The best means first, in SQL (a province has tens of thousands of rated teams), then the teams
+    tied with the last of them — same mean and same count is the same stars sum — for the name order."""
+    rated = Tally.objects.filter(node=node, period=period, kind=Tally.TEAM, rating_count__gt=0)
+    mean = Cast("rating_sum", FloatField()) / F("rating_count")
+    top = list(rated.annotate(mean=mean).order_by("-mean", "-rating_count")
+               .values_list("member_id", "rating_sum", "rating_count")[:max(limit, 0)])
+    if not top:
+        return []
+    _team, stars, count = top[-1]
+    ties = rated.filter(rating_sum=stars, rating_count=count).values_list("member_id", "rating_sum", "rating_count")
+    return rating_rows(list(dict.fromkeys(top + list(ties))), limit)
 
 
 # --- time series ------------------------------------------------------------------------------------

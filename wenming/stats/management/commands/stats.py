@@ -21,6 +21,7 @@ class Command(BaseCommand):
             self.stdout.write(f"计入刚结束的活动 {rollups.advance_clock()} 场。")
         elif action == "rebuild":
             rows = rebuild.rebuild()
+            rebuild.refresh_statistics()
             self.stdout.write(f"已重算：日汇总 {rows['rollup']} 行，月汇总 {rows['monthrollup']} 行，成员汇总 {rows['tally']} 行，"
                               f"去重人数 {rows['periodcount']} 行（{time.monotonic() - started:.1f} 秒）。")
         else:
