@@ -14,8 +14,7 @@ from collections import Counter, defaultdict
 from datetime import date, timedelta
 from itertools import takewhile
 
-from django.db.models import F, FloatField, Q, Sum
-from django.db.models.functions import Cast
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from wenming.activities.models import Theme
@@ -24,7 +23,7 @@ from wenming.org.models import Platform
 from wenming.people.models import Team, Volunteer
 
 from . import recount, rollups
-from .models import MonthRollup, PeriodCount, Rollup, Tally
+from .models import RATING_MEAN, MonthRollup, PeriodCount, Rollup, Tally
 from .periods import calendar_unit, checked
 
 LEVELS = ("district", "city", "province", "central")
@@ -270,16 +269,16 @@ def _tally_volunteers(node, period: str, limit: int) -> list[dict]:
 
 
 def _tally_teams_by_rating(node, period: str, limit: int) -> list[dict]:
-    """The best means first, in SQL (a province has tens of thousands of rated teams), then the teams
-    tied with the last of them — same mean and same count is the same stars sum — for the name order."""
-    rated = Tally.objects.filter(node=node, period=period, kind=Tally.TEAM, rating_count__gt=0)
-    mean = Cast("rating_sum", FloatField()) / F("rating_count")
-    top = list(rated.annotate(mean=mean).order_by("-mean", "-rating_count")
-               .values_list("member_id", "rating_sum", "rating_count")[:max(limit, 0)])
+    """The best means first, off the index that holds them in that order, then the teams tied with the
+    last of them — same mean and same count is the same stars sum — for the order by name."""
+    rated = Tally.objects.filter(node=node, period=period, kind=Tally.TEAM, rating_count__gt=0).annotate(
+        mean=RATING_MEAN)
+    columns = ("member_id", "rating_sum", "rating_count")
+    top = list(rated.order_by("-mean", "-rating_count").values_list(*columns)[:max(limit, 0)])
     if not top:
         return []
     _team, stars, count = top[-1]
-    ties = rated.filter(rating_sum=stars, rating_count=count).values_list("member_id", "rating_sum", "rating_count")
+    ties = rated.filter(mean=stars / count, rating_count=count, rating_sum=stars).values_list(*columns)
     return rating_rows(list(dict.fromkeys(top + list(ties))), limit)
 
 
