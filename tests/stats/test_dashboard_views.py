@@ -141,6 +141,11 @@ def test_the_periods_of_the_picker(world):
     custom = get(world, "district_admin", kind="custom", start="2025-03-01", end="2025-03-31").context
     assert (custom["period"].start, custom["period"].end) == (date(2025, 3, 1), date(2025, 3, 31))
     assert (custom["previous"].start, custom["previous"].end) == (date(2025, 1, 29), date(2025, 2, 28))
+    # this year so far is compared with last year up to the same date (not with a whole year)
+    previous = get(world, "district_admin", kind="year").context["previous"]
+    assert previous.start == date(today.year - 1, 1, 1)
+    assert previous.end.month == today.month and previous.end.year == today.year - 1
+    assert previous.end.day == today.day or (today.month, today.day) == (2, 29)
 
 
 def test_the_trend_has_no_days_still_to_come(world):

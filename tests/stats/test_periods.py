@@ -53,6 +53,30 @@ def test_previous(period, expected):
     assert previous(period) == expected
 
 
+@pytest.mark.parametrize("period, today, expected", [
+    # this month so far against the same days of the month before
+    (Period(date(2026, 12, 1), date(2026, 12, 31), "month"), date(2026, 12, 6),
+     Period(date(2026, 11, 1), date(2026, 11, 6))),
+    # 31 March so far: February has no 31st, so the whole of February
+    (Period(date(2026, 3, 1), date(2026, 3, 31), "month"), date(2026, 3, 30),
+     Period(date(2026, 2, 1), date(2026, 2, 28))),
+    # this year so far against the same dates a year before (29 Feb → 28 Feb)
+    (Period(date(2024, 1, 1), date(2024, 12, 31), "year"), date(2024, 2, 29),
+     Period(date(2023, 1, 1), date(2023, 2, 28))),
+    (Period(date(2026, 1, 1), date(2026, 12, 31), "year"), date(2026, 12, 6),
+     Period(date(2025, 1, 1), date(2025, 12, 6))),
+    # a custom range still running: as many elapsed days just before it
+    (Period(date(2026, 3, 1), date(2026, 3, 10)), date(2026, 3, 3), Period(date(2026, 2, 19), date(2026, 2, 21))),
+    # the last day, or a period already over, compares whole with whole
+    (Period(date(2026, 3, 1), date(2026, 3, 31), "month"), date(2026, 3, 31),
+     Period(date(2026, 2, 1), date(2026, 2, 28), "month")),
+    (Period(date(2025, 1, 1), date(2025, 12, 31), "year"), date(2026, 12, 6),
+     Period(date(2024, 1, 1), date(2024, 12, 31), "year")),
+])
+def test_a_running_period_is_compared_like_for_like(period, today, expected):
+    assert previous(period, today) == expected
+
+
 @pytest.mark.parametrize("start, end, unit", [
     (date(2025, 1, 1), date(2025, 12, 31), "year"),
     (date(2026, 1, 1), date(2026, 12, 31), "year"),

@@ -18,7 +18,6 @@ from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.utils.translation import gettext_lazy as _l
 from django.views.decorators.cache import never_cache
 
 from wenming.core import audit
@@ -157,26 +156,26 @@ HELP_TEXT = gettext_lazy(
 
 # What the editor lists as available to a template (docs/FIGURES.md has the full definitions).
 VARIABLES = [
-    ("period_text", _l("统计时段的写法，如“2026年”“2026年3月”“2020年以来”")),
-    ("node.name", _l("组织名称")), ("subject", _l("“该中心”“该所”“该站”")), ("child_kind", _l("“各实践所”“各实践站”")),
-    ("start_text / end_text", _l("开始、结束日期，如“2026年1月1日”")), ("year", _l("开始日期所在年份")),
-    ("activities", _l("开展活动（场次）")), ("participations", _l("参与志愿者（人次）")), ("volunteers", _l("参与志愿者（人）")),
-    ("new_volunteers", _l("新注册志愿者（人）")), ("active_teams", _l("活跃志愿服务队（支）")),
-    ("hours_total / hours_verified / hours_recorded", _l("服务时长合计／核验／补录（小时）")),
-    ("people_served", _l("受益群众（人次）；people_served_activities、people_served_needs 为其中活动、需求部分")),
-    ("needs_collected / needs_fulfilled", _l("收集群众需求／完成群众心愿（条）")),
-    ("needs_completion_rate", _l("需求完成率（0～1）")), ("needs_average_rating", _l("平均评价（星）")),
-    ("media_reports", _l("宣传报道（篇）；media_district、media_city、media_province、media_central 为各级")),
-    ("platforms", _l("有活动的平台，按场次从多到少：每项 name、activities、people_served")),
-    ("themes", _l("有活动的主题，按场次从多到少：每项 name、activities")),
-    ("children", _l("下级组织，按服务时长从多到少：每项 name、activities、hours_total、people_served、needs_fulfilled")),
-    ("teams", _l("志愿服务队，按服务时长从多到少：每项 name、hours_total、events")),
+    ("period_text", gettext_lazy("统计时段的写法，如“2026年”“2026年3月”“2020年以来”")),
+    ("node.name", gettext_lazy("组织名称")), ("subject", gettext_lazy("“该中心”“该所”“该站”")), ("child_kind", gettext_lazy("“各实践所”“各实践站”")),
+    ("start_text / end_text", gettext_lazy("开始、结束日期，如“2026年1月1日”")), ("year", gettext_lazy("开始日期所在年份")),
+    ("activities", gettext_lazy("开展活动（场次）")), ("participations", gettext_lazy("参与志愿者（人次）")), ("volunteers", gettext_lazy("参与志愿者（人）")),
+    ("new_volunteers", gettext_lazy("新注册志愿者（人）")), ("active_teams", gettext_lazy("活跃志愿服务队（支）")),
+    ("hours_total / hours_verified / hours_recorded", gettext_lazy("服务时长合计／核验／补录（小时）")),
+    ("people_served", gettext_lazy("受益群众（人次）；people_served_activities、people_served_needs 为其中活动、需求部分")),
+    ("needs_collected / needs_fulfilled", gettext_lazy("收集群众需求／完成群众心愿（条）")),
+    ("needs_completion_rate", gettext_lazy("需求完成率（0～1）")), ("needs_average_rating", gettext_lazy("平均评价（星）")),
+    ("media_reports", gettext_lazy("宣传报道（篇）；media_district、media_city、media_province、media_central 为各级")),
+    ("platforms", gettext_lazy("有活动的平台，按场次从多到少：每项 name、activities、people_served")),
+    ("themes", gettext_lazy("有活动的主题，按场次从多到少：每项 name、activities")),
+    ("children", gettext_lazy("下级组织，按服务时长从多到少：每项 name、activities、hours_total、people_served、needs_fulfilled")),
+    ("teams", gettext_lazy("志愿服务队，按服务时长从多到少：每项 name、hours_total、events")),
 ]
 FILTERS = [
-    ("cn_count", _l("场次、人次、人、条、篇：100以下照写，100起保留两位有效数字，舍去部分记作“余”（2043→2000余，76412→7.6万余）")),
-    ("cn_rate", _l("完成率：0.92→达90%以上，0.9→达90%，1→达100%")),
-    ("cn_hours", _l("小时：100以下保留一位小数，100起同 cn_count")),
-    ("cn_rating", _l("星级，保留一位小数")), ("cn_exact", _l("不取整的数字")),
-    ("cn_join", _l("名称用“、”连接，如 themes|slice:\":3\"|cn_join")), ("cn_suffix", _l("补上后缀，如 p.name|cn_suffix:\"平台\"")),
-    ("cn_date", _l("日期写作“2026年3月5日”")),
+    ("cn_count", gettext_lazy("场次、人次、人、条、篇：100以下照写，100起保留两位有效数字，舍去部分记作“余”（2043→2000余，76412→7.6万余）")),
+    ("cn_rate", gettext_lazy("完成率：0.92→达90%以上，0.9→达90%，1→达100%")),
+    ("cn_hours", gettext_lazy("小时：100以下保留一位小数，100起同 cn_count")),
+    ("cn_rating", gettext_lazy("星级，保留一位小数")), ("cn_exact", gettext_lazy("不取整的数字")),
+    ("cn_join", gettext_lazy("名称用“、”连接，如 themes|slice:\":3\"|cn_join")), ("cn_suffix", gettext_lazy("补上后缀，如 p.name|cn_suffix:\"平台\"")),
+    ("cn_date", gettext_lazy("日期写作“2026年3月5日”")),
 ]

@@ -65,14 +65,26 @@ def resolve(kind: str, today: date, *, since: date | None = None, start: date | 
     raise InvalidInput(_("未知的统计时段。"), code="period_invalid")
 
 
-def previous(period: Period) -> Period:
-    """The period to compare with: the month or year before, or as many days just before."""
+def previous(period: Period, today: date | None = None) -> Period:
+    """The period to compare with: the month or year before, or as many days just before. A period
+    still running on `today` is compared like for like — this month so far with the same days of the
+    month before (1–6 December with 1–6 November), not with a whole month that had time to fill up."""
     if period.kind == "month":
-        return month_of(period.start - timedelta(days=1))
-    if period.kind == "year":
-        return year_of(period.start - timedelta(days=1))
-    end = period.start - timedelta(days=1)
-    return Period(end - timedelta(days=period.days - 1), end, "custom")
+        before = month_of(period.start - timedelta(days=1))
+    elif period.kind == "year":
+        before = year_of(period.start - timedelta(days=1))
+    else:
+        end = period.start - timedelta(days=1)
+        before = Period(end - timedelta(days=period.days - 1), end, "custom")
+    if today is None or not period.start <= today < period.end:
+        return before
+    if period.kind in ("month", "year"):
+        month = before.start.month if period.kind == "month" else today.month
+        last = calendar.monthrange(before.start.year, month)[1]
+        so_far = date(before.start.year, month, min(today.day, last))
+    else:
+        so_far = before.start + (today - period.start)
+    return Period(before.start, min(so_far, before.end), "custom")
 
 
 def calendar_unit(start: date, end: date, today: date) -> str | None:

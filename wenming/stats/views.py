@@ -278,7 +278,7 @@ def dashboard(request):
     except InvalidInput as exc:
         context["error"] = exc.message
         return render(request, "stats/dashboard.html", context, status=400)
-    previous = periods.previous(period)
+    previous = periods.previous(period, timezone.localdate())
     data = figures_for(node, period)
     figures, series = data["figures"], data["series"]
     try:
