@@ -306,37 +306,15 @@ def record_verified(
 # --- Recorded hours and corrections --------------------------------------------------------------
 
 
-def request_recorded_hours(
-    by,
-    *,
-    volunteer: Volunteer,
-    node,
-    title: str,
-    window_start: datetime,
-    window_end: datetime,
-    minutes: int,
-    reason: str,
-    source_type: str = "",
-    source_id: str = "",
-    content: str = "",
-    place: str = "",
-    beneficiaries: str = "",
-    responsible_person: str = "",
-    started_at: datetime | None = None,
-    ended_at: datetime | None = None,
-) -> HoursRequest:
-    """Enter recorded hours (a forgotten check-out, paper records, history) for approval by someone else.
+def request_recorded_hours(by, *, node, **fields) -> HoursRequest:
+    """Enter recorded hours (a forgotten check-out, paper records, history) for approval by someone else:
+    an admin of `node` does it; the fields are those of `request_reported_hours`.
 
     The minutes can never exceed the window (the activity's length), and for one
     volunteer and one source verified and recorded minutes together stay within it.
     """
     require_manager(by, node)
-    return request_reported_hours(
-        by, volunteer=volunteer, node=node, title=title, window_start=window_start, window_end=window_end,
-        minutes=minutes, reason=reason, source_type=source_type, source_id=source_id, content=content,
-        place=place, beneficiaries=beneficiaries, responsible_person=responsible_person,
-        started_at=started_at, ended_at=ended_at,
-    )
+    return request_reported_hours(by, node=node, **fields)
 
 
 def request_reported_hours(
