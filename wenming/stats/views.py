@@ -22,7 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 from django.views.decorators.cache import never_cache
 
 from wenming.core import audit
@@ -202,7 +202,7 @@ def change(current, previous, kind: str) -> dict | None:
     elif previous:
         text = f"{abs(diff) / previous * 100:.1f}%"
     elif diff:
-        text = _("新增")
+        text = pgettext("与上期相比", "新增")
     else:
         text = _("持平")
     return {"direction": direction, "arrow": arrow, "text": text}
