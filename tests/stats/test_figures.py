@@ -199,3 +199,17 @@ def test_rating_ranking_from_the_tallies_equals_the_recount_at_a_tied_cut(world)
         ours = queries.rankings(w.C, *Y, limit=limit)["rank_teams_rating"]
         assert ours == recount.rank_teams_rating(w.C, *Y, limit)
     assert [r["name"] for r in queries.rankings(w.C, *Y, limit=2)["rank_teams_rating"]] == ["丁队", "丙队"]
+
+
+def test_one_five_star_rating_does_not_head_teams_rated_many_times(world):
+    """The ranking orders by the mean smoothed toward the prior (as if five more ratings of 4 stars):
+    4.8 stars from five ratings outranks 5 stars from one; each row still shows the plain mean."""
+    w = world
+    once, often = f.make_team(w.S11, "甲队"), f.make_team(w.S11, "乙队")
+    for team, stars in [(once, 5), *((often, s) for s in (5, 5, 5, 4, 5))]:
+        t = b.at(date(2025, 5, 1), 10)
+        b.need(w.S11, t, state=Need.State.CLOSED, approved_at=t, completed_at=t + timedelta(hours=5), stars=stars,
+               rated_at=t + timedelta(hours=6), team=team)
+    ours = queries.rankings(w.C, *Y, limit=10)["rank_teams_rating"]
+    assert [(r["name"], r["average_rating"], r["ratings"]) for r in ours] == [("乙队", 4.8, 5), ("甲队", 5.0, 1)]
+    assert ours == recount.rank_teams_rating(w.C, *Y, 10)

@@ -68,7 +68,7 @@ from wenming.org.models import Site
 from wenming.people.models import Team, TeamMembership, Volunteer
 from wenming.people.services import AVAILABILITY
 
-from .models import Need, NeedCategory
+from .models import RATING_PRIOR, RATING_PRIOR_WEIGHT, Need, NeedCategory
 
 DEFAULT_WEIGHTS = {"skill": 0.35, "distance": 0.25, "load": 0.15, "rating": 0.15, "availability": 0.10}
 FACTORS = tuple(DEFAULT_WEIGHTS)
@@ -79,7 +79,6 @@ SERVED_NEEDS = 100  # the station's latest needs served by a volunteer …
 SERVED_POOL = 30  # … whose volunteers (at most this many) are scored too
 HALF_SCORE_KM = 3.0  # the distance at which the distance score is 0.5
 PLATFORM_SHARE = 0.2  # of a team's skill score: its platform is the category's
-RATING_PRIOR, RATING_PRIOR_WEIGHT = 4.0, 5
 TREE_NEARNESS = {"station": 1.0, "institute": 0.6, "district": 0.3}
 EVENING_FROM = 18
 # Statutory holidays on fixed dates (元旦, 劳动节, 国庆节). The lunar ones (春节, 清明, 端午, 中秋)

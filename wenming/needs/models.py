@@ -68,6 +68,11 @@ class ServiceOffer(models.Model):
         return self.title
 
 
+# Mean stars are smoothed toward a prior, as if every team had also had five ratings of 4 stars, so that
+# one 5-star rating does not outrank forty ratings averaging 4.9 (dispatch candidates, the rankings).
+RATING_PRIOR, RATING_PRIOR_WEIGHT = 4, 5
+
+
 class Need(models.Model):
     class State(models.TextChoices):
         SUBMITTED = "submitted", _("待审核")

@@ -18,9 +18,17 @@ from django.db.models.functions import Cast
 from django.utils.translation import gettext_lazy as _
 
 from wenming.core.models import OrgNode
+from wenming.needs.models import RATING_PRIOR, RATING_PRIOR_WEIGHT
 
-# A team's mean stars; only ever computed where rating_count > 0.
-RATING_MEAN = Cast("rating_sum", models.FloatField()) / F("rating_count")
+# A team's place in the rating ranking: its mean stars smoothed toward the prior (needs.models), so
+# that a team with one 5-star rating does not head a list of teams rated forty times.
+RATING_SCORE = (Cast(F("rating_sum") + RATING_PRIOR * RATING_PRIOR_WEIGHT, models.FloatField())
+                / (F("rating_count") + RATING_PRIOR_WEIGHT))
+
+
+def rating_score(stars: int, ratings: int) -> float:
+    """RATING_SCORE in Python — the same IEEE division, so a tie found here is a tie in SQL."""
+    return (stars + RATING_PRIOR * RATING_PRIOR_WEIGHT) / (ratings + RATING_PRIOR_WEIGHT)
 
 
 class Rollup(models.Model):
@@ -74,9 +82,9 @@ class Tally(models.Model):
         constraints = [models.UniqueConstraint(fields=["node", "period", "kind", "member_id"], name="stats_tally_key")]
         indexes = [
             models.Index(fields=["node", "period", "kind", "-minutes"], name="stats_tally_rank"),
-            # The rated teams in ranking order (best mean, then more ratings): a top 10 of tens of thousands
-            # of teams is read off the index. queries.RATING_MEAN is this expression.
-            models.Index(F("node"), F("period"), F("kind"), RATING_MEAN.desc(), F("rating_count").desc(),
+            # The rated teams in ranking order (best smoothed mean, then more ratings): a top 10 of tens of
+            # thousands of teams is read off the index. queries orders by this very expression.
+            models.Index(F("node"), F("period"), F("kind"), RATING_SCORE.desc(), F("rating_count").desc(),
                          condition=models.Q(rating_count__gt=0), name="stats_tally_best_rated"),
         ]
 

@@ -23,7 +23,7 @@ from wenming.org.models import Platform
 from wenming.people.models import Team, Volunteer
 
 from . import recount, rollups
-from .models import RATING_MEAN, MonthRollup, PeriodCount, Rollup, Tally
+from .models import RATING_SCORE, MonthRollup, PeriodCount, Rollup, Tally, rating_score
 from .periods import calendar_unit, checked
 
 LEVELS = ("district", "city", "province", "central")
@@ -239,20 +239,20 @@ def volunteer_rows(minutes: list[tuple[int, int]]) -> list[dict]:
 
 
 def rating_rows(ratings: list[tuple[int, int, int]], limit: int) -> list[dict]:
-    """(team, stars sum, ratings) → best mean first, then more ratings, then name. Names are read only
-    for the teams that can make the list (the first `limit` and any tied with the last of them): a
-    province has tens of thousands of rated teams."""
-    ranked = sorted(((s / n, n, t, s) for t, s, n in ratings if n), key=lambda r: (-r[0], -r[1]))
+    """(team, stars sum, ratings) → best smoothed mean first (`models.rating_score`), then more ratings,
+    then name; each row shows the plain mean. Names are read only for the teams that can make the list
+    (the first `limit` and any tied with the last of them): a province has tens of thousands of rated teams."""
+    ranked = sorted(((rating_score(s, n), n, t, s) for t, s, n in ratings if n), key=lambda r: (-r[0], -r[1]))
     if not ranked or limit <= 0:
         return []
     last = ranked[:limit][-1][:2]
     candidates = ranked[:limit] + list(takewhile(lambda r: r[:2] == last, ranked[limit:]))
     names = dict(Team.objects.filter(pk__in=[t for _m, _n, t, _s in candidates]).values_list("pk", "name"))
-    rows = [{"id": t, "name": names.get(t, "—"), "average_rating": round(s / n, 2), "ratings": int(n), "_mean": mean}
-            for mean, n, t, s in candidates]
-    rows.sort(key=lambda r: (-r["_mean"], -r["ratings"], r["name"], r["id"]))
+    rows = [{"id": t, "name": names.get(t, "—"), "average_rating": round(s / n, 2), "ratings": int(n), "_score": score}
+            for score, n, t, s in candidates]
+    rows.sort(key=lambda r: (-r["_score"], -r["ratings"], r["name"], r["id"]))
     for r in rows:
-        del r["_mean"]
+        del r["_score"]
     return rows[:limit]
 
 
@@ -269,16 +269,16 @@ def _tally_volunteers(node, period: str, limit: int) -> list[dict]:
 
 
 def _tally_teams_by_rating(node, period: str, limit: int) -> list[dict]:
-    """The best means first, off the index that holds them in that order, then the teams tied with the
-    last of them — same mean and same count is the same stars sum — for the order by name."""
+    """The best smoothed means first, off the index that holds them in that order, then the teams tied
+    with the last of them — same score and same count is the same stars sum — for the order by name."""
     rated = Tally.objects.filter(node=node, period=period, kind=Tally.TEAM, rating_count__gt=0).annotate(
-        mean=RATING_MEAN)
+        score=RATING_SCORE)
     columns = ("member_id", "rating_sum", "rating_count")
-    top = list(rated.order_by("-mean", "-rating_count").values_list(*columns)[:max(limit, 0)])
+    top = list(rated.order_by("-score", "-rating_count").values_list(*columns)[:max(limit, 0)])
     if not top:
         return []
     _team, stars, count = top[-1]
-    ties = rated.filter(mean=stars / count, rating_count=count, rating_sum=stars).values_list(*columns)
+    ties = rated.filter(score=rating_score(stars, count), rating_count=count, rating_sum=stars).values_list(*columns)
     return rating_rows(list(dict.fromkeys(top + list(ties))), limit)
 
 
