@@ -51,18 +51,21 @@ def _source_teams(source_minutes) -> dict[int, list[int]]:
     return out
 
 
-def totals(node: OrgNode, start: date, end: date) -> dict[tuple[str, int], int]:
-    """The period's totals per (metric, dim), as the roll-ups hold them, from the raw tables."""
+def totals(node: OrgNode, start: date, end: date, *, participations: bool = True) -> dict[tuple[str, int], int]:
+    """The period's totals per (metric, dim), as the roll-ups hold them, from the raw tables. Participations
+    group the whole ledger (a pair's first record may lie outside the node): the ranking of children, which
+    does not show them, leaves them out."""
     out: Counter = Counter()
     records = _records(node, start, end)
     for row in records.values("kind").annotate(m=Sum("minutes")).order_by():
         out[(f"minutes_{row['kind']}", 0)] += row["m"]
 
-    root = Case(When(source_id="", then=Coalesce("original_id", "id")), default=Value(0),
-                output_field=BigIntegerField())
-    firsts = (ServiceRecord.objects.annotate(root=root).values("volunteer_id", "source_type", "source_id", "root")
-              .annotate(net=Sum("minutes"), first=Min("id")).filter(net__gt=0).values("first"))
-    out[("participations", 0)] = records.filter(id__in=firsts).count()
+    if participations:
+        root = Case(When(source_id="", then=Coalesce("original_id", "id")), default=Value(0),
+                    output_field=BigIntegerField())
+        firsts = (ServiceRecord.objects.annotate(root=root).values("volunteer_id", "source_type", "source_id", "root")
+                  .annotate(net=Sum("minutes"), first=Min("id")).filter(net__gt=0).values("first"))
+        out[("participations", 0)] = records.filter(id__in=firsts).count()
 
     ended = _ended(node, start, end)
     agg = ended.aggregate(n=Count("id"), people=Coalesce(Sum("beneficiaries"), 0))
@@ -164,7 +167,7 @@ def rank_nodes(node: OrgNode, start: date, end: date, limit: int) -> list[dict]:
     from .queries import node_rank_rows
 
     children = list(node.get_children())
-    by_node = {child.pk: {m: v for (m, dim), v in totals(child, start, end).items() if dim == 0}
+    by_node = {child.pk: {m: v for (m, dim), v in totals(child, start, end, participations=False).items() if dim == 0}
                for child in children}
     return node_rank_rows(children, by_node, limit)
 
