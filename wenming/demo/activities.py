@@ -460,6 +460,7 @@ class ActivityBuilder:
         self.notices: list[dict] = []
         self.ids: dict = {}
         self._template_weights: dict = {}
+        self.checked_in: set[int] = set()  # volunteers checked in at a live activity: one place at a time
 
     # --- Helpers ---------------------------------------------------------------------------------
 
@@ -1084,13 +1085,14 @@ class ActivityBuilder:
         for vid in p.confirmed + p.walk_ins:
             walk_in = vid in p.walk_ins
             if p.phase == P.IN_PROGRESS:
-                if vid in p.no_checkin or rng.random() < 0.2:
+                if vid in p.no_checkin or rng.random() < 0.2 or vid in self.checked_in:
                     continue
                 check_in = a.starts_at - timedelta(minutes=rng.randint(0, 25))
                 if rng.random() < 0.3:
                     check_in = a.starts_at + timedelta(minutes=rng.randint(0, 20))
                 check_in = min(check_in, self.now - timedelta(minutes=1))
                 p.attendance[vid] = ("in", check_in, None, walk_in)
+                self.checked_in.add(vid)
                 continue
             r = rng.random()
             if r < 0.08 and not walk_in and p.story != "settle":
