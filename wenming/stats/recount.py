@@ -116,8 +116,9 @@ def volunteers(node: OrgNode, start: date, end: date) -> int:
             .order_by().count())
 
 
-def _team_activity(node: OrgNode, start: date, end: date) -> tuple[Counter, Counter, dict]:
-    """Per team: minutes given in the subtree, events (finished activities, fulfilled needs), ratings."""
+def team_activity(node: OrgNode, start: date, end: date) -> tuple[Counter, Counter, dict]:
+    """Per team: minutes given in the subtree, events (finished activities, fulfilled needs), ratings.
+    The three team figures below take it ready-made (`activity`) so that a summary reads it once."""
     rows = (_records(node, start, end).filter(source_type__in=("activity", "need")).values_list(
         "source_type", "source_id").annotate(m=Sum("minutes")).order_by())
     minutes = _source_teams(list(rows))
@@ -135,15 +136,15 @@ def _team_activity(node: OrgNode, start: date, end: date) -> tuple[Counter, Coun
     return minutes, events, ratings
 
 
-def active_teams(node: OrgNode, start: date, end: date) -> int:
-    minutes, events, _ = _team_activity(node, start, end)
+def active_teams(node: OrgNode, start: date, end: date, activity=None) -> int:
+    minutes, events, _ = activity or team_activity(node, start, end)
     return len({t for t, m in minutes.items() if m > 0} | {t for t, n in events.items() if n > 0})
 
 
-def rank_teams_hours(node: OrgNode, start: date, end: date, limit: int) -> list[dict]:
+def rank_teams_hours(node: OrgNode, start: date, end: date, limit: int, activity=None) -> list[dict]:
     from .queries import team_rows
 
-    minutes, events, _ = _team_activity(node, start, end)
+    minutes, events, _ = activity or team_activity(node, start, end)
     ranked = sorted(((t, m, events.get(t, 0)) for t, m in minutes.items() if m > 0), key=lambda r: (-r[1], r[0]))
     return team_rows(ranked[:limit])
 
@@ -156,10 +157,10 @@ def rank_volunteers_hours(node: OrgNode, start: date, end: date, limit: int) -> 
     return volunteer_rows(list(rows))
 
 
-def rank_teams_rating(node: OrgNode, start: date, end: date, limit: int) -> list[dict]:
+def rank_teams_rating(node: OrgNode, start: date, end: date, limit: int, activity=None) -> list[dict]:
     from .queries import rating_rows
 
-    _, _, ratings = _team_activity(node, start, end)
+    _, _, ratings = activity or team_activity(node, start, end)
     return rating_rows([(t, s, n) for t, (s, n) in ratings.items()], limit)
 
 
