@@ -13,5 +13,6 @@ def report(bench: str, figure: float, unit: str, baseline: float, target: float 
     """Print the result as the last line: the figure, its baseline measured in the same run, and their ratio."""
     print(json.dumps({
         "bench": bench, "figure": round(figure, 3), "unit": unit, "baseline": round(baseline, 3),
-        "ratio": round(figure / baseline, 2) if baseline else None, "target": target,
+        "ratio": float(f"{figure / baseline:.3g}") if baseline else None,  # 3 significant digits: 0.000115, not 0.0
+        "target": target,
     }, ensure_ascii=False), flush=True)
