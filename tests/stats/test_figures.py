@@ -213,3 +213,16 @@ def test_one_five_star_rating_does_not_head_teams_rated_many_times(world):
     ours = queries.rankings(w.C, *Y, limit=10)["rank_teams_rating"]
     assert [(r["name"], r["average_rating"], r["ratings"]) for r in ours] == [("乙队", 4.8, 5), ("甲队", 5.0, 1)]
     assert ours == recount.rank_teams_rating(w.C, *Y, 10)
+
+
+@pytest.mark.parametrize("limit", [0, 1, 2, 10])
+def test_one_grouping_gives_the_count_and_the_ranking_of_volunteers(data, limit):
+    """Outside the tallied periods, distinct volunteers and their ranking come from one grouping of the
+    records (a window counts the groups): the same as counting and ranking apart."""
+    period = (date(2025, 1, 2), date(2025, 12, 30))  # not a calendar year: no tallies
+    assert recount.volunteers(data.C, *period) >= 3
+    for node in data.nodes.values():
+        count, top = recount.volunteer_activity(node, *period, limit)
+        assert count == recount.volunteers(node, *period)
+        assert queries.volunteer_rows(top) == recount.rank_volunteers_hours(node, *period, limit)
+    assert recount.volunteer_activity(data.C, date(2030, 1, 1), date(2030, 1, 31), 10) == (0, [])

@@ -104,12 +104,15 @@ def summary(node: OrgNode, start: date, end: date, *, limit: int = 10) -> dict:
     period = checked(start, end)
     refresh()
     vol_period, team_period = period_key(period.start, period.end)
-    volunteers = (_count(node, vol_period, Tally.VOLUNTEER) if vol_period
-                  else recount.volunteers(node, period.start, period.end))
+    if vol_period:
+        volunteers, top_volunteers = _count(node, vol_period, Tally.VOLUNTEER), None
+    else:
+        volunteers, top_volunteers = recount.volunteer_activity(node, period.start, period.end, limit)
     activity = None if team_period else recount.team_activity(node, period.start, period.end)
     teams = (_count(node, team_period, Tally.TEAM) if team_period
              else recount.active_teams(node, period.start, period.end, activity))
-    ranks = rankings(node, period.start, period.end, limit=limit, refreshed=True, team_activity=activity)
+    ranks = rankings(node, period.start, period.end, limit=limit, refreshed=True, team_activity=activity,
+                     top_volunteers=top_volunteers)
     return compose(node, period.start, period.end, sums(node, period.start, period.end), volunteers, teams, ranks)
 
 
@@ -185,9 +188,9 @@ def _breakdown(totals: dict, metric: str, model, people: str | None = None) -> l
 
 
 def rankings(node: OrgNode, start: date, end: date, *, limit: int = 10, refreshed: bool = False,
-             team_activity=None) -> dict:
-    """The rankings; a period without team tallies reads the teams' activity from the raw records once
-    (`team_activity`, or passed in by `summary`, which has read it already)."""
+             team_activity=None, top_volunteers=None) -> dict:
+    """The rankings; a period without tallies reads the teams' activity and the volunteers' minutes from
+    the raw records once (or takes them from `summary`, which has read them already)."""
     period = checked(start, end)
     if not refreshed:
         refresh()
@@ -195,12 +198,14 @@ def rankings(node: OrgNode, start: date, end: date, *, limit: int = 10, refreshe
     vol_period, team_period = period_key(start, end)
     if not team_period and team_activity is None:
         team_activity = recount.team_activity(node, start, end)
+    if not vol_period and top_volunteers is None:
+        top_volunteers = recount.volunteer_activity(node, start, end, limit)[1]
     return {
         "rank_nodes": rank_nodes(node, start, end, limit),
         "rank_teams_hours": (_tally_teams_by_hours(node, team_period, limit) if team_period
                              else recount.rank_teams_hours(node, start, end, limit, team_activity)),
         "rank_volunteers_hours": (_tally_volunteers(node, vol_period, limit) if vol_period
-                                  else recount.rank_volunteers_hours(node, start, end, limit)),
+                                  else volunteer_rows(top_volunteers)),
         "rank_teams_rating": (_tally_teams_by_rating(node, team_period, limit) if team_period
                               else recount.rank_teams_rating(node, start, end, limit, team_activity)),
     }

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import BigIntegerField, Case, Count, Min, Sum, Value, When
+from django.db.models import BigIntegerField, Case, Count, Min, Sum, Value, When, Window
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -109,6 +109,16 @@ def totals(node: OrgNode, start: date, end: date, *, participations: bool = True
         out[(f"media_{row['level']}", 0)] = row["n"]
         out[("media_reports", 0)] += row["n"]
     return {k: v for k, v in out.items() if v}
+
+
+def volunteer_activity(node: OrgNode, start: date, end: date, limit: int) -> tuple[int, list[tuple[int, int]]]:
+    """How many volunteers gave minutes in the subtree and period, and the first `limit` of them by minutes —
+    one grouping of the records for both (a window counts the groups), where `volunteers` and
+    `rank_volunteers_hours` group them once each."""
+    grouped = (_records(node, start, end).values("volunteer_id").annotate(m=Sum("minutes")).filter(m__gt=0)
+               .annotate(total=Window(Count("*"))).order_by("-m", "volunteer_id"))
+    rows = list(grouped.values_list("volunteer_id", "m", "total")[:max(limit, 1)])
+    return (rows[0][2] if rows else 0), [(v, m) for v, m, _total in rows[:limit]]
 
 
 def volunteers(node: OrgNode, start: date, end: date) -> int:
