@@ -172,12 +172,12 @@ def source_teams(sources) -> dict[tuple[str, str], int]:
         rows = Activity.objects.filter(team__isnull=False)
         if len(activity_ids) <= MANY:  # a rebuild names most of them: read them all rather than list them
             rows = rows.filter(pk__in=activity_ids)
-        teams.update({("activity", str(pk)): team for pk, team in rows.values_list("pk", "team_id")})
+        teams.update({("activity", str(pk)): team for pk, team in rows.order_by().values_list("pk", "team_id")})
     if need_codes:
         rows = Need.objects.filter(team__isnull=False)
         if len(need_codes) <= MANY:
             rows = rows.filter(code__in=need_codes)
-        teams.update({("need", code): team for code, team in rows.values_list("code", "team_id")})
+        teams.update({("need", code): team for code, team in rows.order_by().values_list("code", "team_id")})
     return teams
 
 
