@@ -438,3 +438,20 @@ def test_the_number_of_queries_is_bounded(loop, django_assert_max_num_queries):
     admin = User.objects.get(pk=tree.admin.pk)
     with django_assert_max_num_queries(MAX_QUERIES):
         candidates_for(need, dispatcher=admin)
+
+
+def test_the_reasons_speak_the_reader_s_language():
+    from django.utils import translation
+
+    from wenming.needs import candidates
+
+    assert candidates._distance_text(0.43, True) == "距离约430米"
+    assert candidates._distance_text(2.54, False) == "距实践站约2.5公里"
+    assert candidates._rating(14, 66)[1] == "历史评价4.7星（14次）"
+    assert candidates._slot_label({"weekend", "evening"}) == "周末、晚间"
+    with translation.override("en"):
+        assert candidates._distance_text(0.43, True) == "about 430 m away"
+        assert candidates._distance_text(2.54, False) == "about 2.5 km from the station"
+        assert candidates._rating(14, 66)[1] == "rated 4.7 stars (14 ratings)"
+        assert candidates._rating(0, 0)[1] == "not rated yet"
+        assert candidates._slot_label({"weekend", "evening"}) == "weekends, evenings"

@@ -61,6 +61,8 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop, pgettext
 
 from wenming.core.models import OrgNode, Skill
 from wenming.core.scoping import reach_paths
@@ -162,8 +164,12 @@ def time_slots(when) -> frozenset[str]:
     return frozenset(slots)
 
 
+# people.services.AVAILABILITY's words (kept Chinese there: they are the Excel's), for makemessages.
+SLOT_WORDS = (gettext_noop("工作日"), gettext_noop("周末"), gettext_noop("晚间"), gettext_noop("节假日"))
+
+
 def _slot_label(slots) -> str:
-    return "、".join(label for key, label in AVAILABILITY.items() if key in slots)
+    return pgettext("列举", "、").join(_(label) for key, label in AVAILABILITY.items() if key in slots)
 
 
 # --- What the need asks for ------------------------------------------------------------------------
@@ -234,13 +240,11 @@ def _ask(need: Need, dispatcher) -> _Ask:
     reach = list(reach_paths(dispatcher)) if dispatcher is not None else []
     nodes = _tree()
     station, node = nodes[need.station_id], nodes[need.node_id]
-    if need.lat is not None and need.lng is not None:
-        point, prefix = (need.lat, need.lng), "距离"
-    else:
-        point, prefix = station.position, "距实践站"
+    located = need.lat is not None and need.lng is not None
+    point = (need.lat, need.lng) if located else station.position
     return _Ask(station=station, node=node, wanted=wanted, platform_id=rows[0][0] if rows else None,
                 slots=time_slots(need.wished_at), nodes=nodes, reach=reach,
-                nearness={pk: _nearness(station, point, prefix, n) for pk, n in nodes.items()})
+                nearness={pk: _nearness(station, point, located, n) for pk, n in nodes.items()})
 
 
 # --- Factor scores ---------------------------------------------------------------------------------
@@ -253,15 +257,22 @@ def _km(a: tuple[float, float], b: tuple[float, float]) -> float:
     return 2 * 6371.0 * math.asin(min(1.0, math.sqrt(h)))
 
 
-def _nearness(station: _Node, point, prefix: str, node: _Node) -> tuple[float, str]:
-    if node.id == station.id and prefix != "距离":  # no coordinates: placed at its station, so on the spot
-        return TREE_NEARNESS["station"], "同一实践站"
+def _distance_text(km: float, located: bool) -> str:
+    """From the need's own place when it has one, else from its station."""
+    if km < 1:
+        metres = {"m": f"{round(km * 1000, -1):.0f}"}
+        return (_("距离约%(m)s米") if located else _("距实践站约%(m)s米")) % metres
+    return (_("距离约%(km).1f公里") if located else _("距实践站约%(km).1f公里")) % {"km": km}
+
+
+def _nearness(station: _Node, point, located: bool, node: _Node) -> tuple[float, str]:
+    if node.id == station.id and not located:  # no coordinates: placed at its station, so on the spot
+        return TREE_NEARNESS["station"], _("同一实践站")
     if point is not None and node.position is not None:
         km = _km(point, node.position)
-        text = f"{prefix}约{round(km * 1000, -1):.0f}米" if km < 1 else f"{prefix}约{km:.1f}公里"
-        return 1 / (1 + km / HALF_SCORE_KM), text
+        return 1 / (1 + km / HALF_SCORE_KM), _distance_text(km, located)
     if node.path == station.path:
-        return TREE_NEARNESS["station"], "同一实践站"
+        return TREE_NEARNESS["station"], _("同一实践站")
     step = OrgNode.steplen
     common = 0
     for i in range(0, min(len(node.path), len(station.path)), step):
@@ -269,27 +280,29 @@ def _nearness(station: _Node, point, prefix: str, node: _Node) -> tuple[float, s
             break
         common += 1
     if common >= 2:
-        return TREE_NEARNESS["institute"], "同一实践所辖区"
-    return TREE_NEARNESS["district"], "同一区（县）内"
+        return TREE_NEARNESS["institute"], _("同一实践所辖区")
+    return TREE_NEARNESS["district"], _("同一区（县）内")
 
 
 def _skill(ask: _Ask, have: set[int]) -> tuple[float, str]:
     if not ask.wanted:
-        return 1.0, "该类别不限专长"
+        return 1.0, _("该类别不限专长")
     fit = [name for pk, name in ask.wanted.items() if pk in have]
     if not fit:
-        return 0.0, "专长不对口"
-    return len(fit) / len(ask.wanted), "专长对口：" + "、".join(fit)
+        return 0.0, _("专长不对口")
+    return len(fit) / len(ask.wanted), _("专长对口：%(skills)s") % {"skills": pgettext("列举", "、").join(fit)}
 
 
 def _rating(count: int, total: int) -> tuple[float, str]:
     smoothed = (total + RATING_PRIOR * RATING_PRIOR_WEIGHT) / (count + RATING_PRIOR_WEIGHT)
-    return (smoothed - 1) / 4, f"历史评价{total / count:.1f}星（{count}次）" if count else "暂无评价"
+    text = (_("历史评价%(stars).1f星（%(count)d次）") % {"stars": total / count, "count": count} if count
+            else _("暂无评价"))
+    return (smoothed - 1) / 4, text
 
 
 def _volunteer_availability(ask: _Ask, declared) -> tuple[float, str]:
     if not ask.slots:
-        return 0.5, "未指定服务时间"
+        return 0.5, _("未指定服务时间")
     if isinstance(declared, str | bytes):  # the JSON column, as the database driver gives it
         try:
             declared = json.loads(declared)
@@ -297,19 +310,20 @@ def _volunteer_availability(ask: _Ask, declared) -> tuple[float, str]:
             declared = None
     declared = set(declared) & set(AVAILABILITY) if isinstance(declared, list) else set()
     if not declared:
-        return 0.5, "未填写可服务时间"
+        return 0.5, _("未填写可服务时间")
     fits = declared & ask.slots
     if fits:
-        return 1.0, f"{_slot_label(fits)}有空"
-    return 0.0, f"{_slot_label(ask.slots)}未登记有空"
+        return 1.0, _("%(when)s有空") % {"when": _slot_label(fits)}
+    return 0.0, _("%(when)s未登记有空") % {"when": _slot_label(ask.slots)}
 
 
 def _team_availability(ask: _Ask, members: int, free: int) -> tuple[float, str]:
     if not ask.slots:
-        return 0.5, "未指定服务时间"
+        return 0.5, _("未指定服务时间")
     if not members:
-        return 0.5, "暂无队员名单"
-    return free / members, f"{free}/{members}名队员{_slot_label(ask.slots)}有空"
+        return 0.5, _("暂无队员名单")
+    return free / members, _("%(free)d/%(members)d名队员%(when)s有空") % {
+        "free": free, "members": members, "when": _slot_label(ask.slots)}
 
 
 def _fits(alias: str, table: str, column: str, ask: _Ask) -> tuple[str, list]:
@@ -475,7 +489,7 @@ def _teams(ask: _Ask, rows, fitting: int, records: dict, weights: dict, limit: i
             same = platform_id == ask.platform_id
             skill = (1 - PLATFORM_SHARE) * skill + PLATFORM_SHARE * same
             if same:
-                reasons.append("平台对口")
+                reasons.append(_("平台对口"))
         near, near_text = ask.nearness[node_id]
         held, rated, stars = records.get(pk, (0, 0, 0))
         rating, rating_text = _rating(rated, stars)
@@ -483,10 +497,12 @@ def _teams(ask: _Ask, rows, fitting: int, records: dict, weights: dict, limit: i
                  "rating": rating, "availability": 0.0}
         why_not = ""
         if ask.wanted and not have.get(pk):
-            why_not = "队伍专长与需求类别不符"
+            why_not = _("队伍专长与需求类别不符")
         elif held >= capacity:
-            why_not = f"队伍已承接{capacity}项需求，已满"
-        reasons += [near_text, f"在办{held}/{capacity}项" + ("（已满）" if held >= capacity else ""), rating_text]
+            why_not = _("队伍已承接%(n)d项需求，已满") % {"n": capacity}
+        load = (_("在办%(held)d/%(capacity)d项（已满）") if held >= capacity else _("在办%(held)d/%(capacity)d项")) % {
+            "held": held, "capacity": capacity}
+        reasons += [near_text, load, rating_text]
         drafts.append((pk, name, node_id, parts, reasons, why_not))
 
     # Members' availability: only for the teams that can still make the list.
@@ -512,8 +528,9 @@ def _volunteers(ask: _Ask, rows, records: dict, weights: dict) -> list[Candidate
         rating, rating_text = _rating(rated, stars)
         avail, avail_text = _volunteer_availability(ask, availability)
         parts = {"skill": skill, "distance": near, "load": 1 / (1 + held), "rating": rating, "availability": avail}
-        reasons = [skill_text, near_text, f"在办{held}项" if held else "暂无在办需求", rating_text, avail_text]
-        why_not = "" if user_id else "尚未开通平台账号，无法在线接单"
+        load = _("在办%(n)d项") % {"n": held} if held else _("暂无在办需求")
+        reasons = [skill_text, near_text, load, rating_text, avail_text]
+        why_not = "" if user_id else _("尚未开通平台账号，无法在线接单")
         out.append(Candidate("volunteer", pk, name, _score(weights, parts), _rounded(parts), reasons,
                              eligible=not why_not, why_not=why_not, place=ask.nodes[station_id].name))
     return out

@@ -18,7 +18,7 @@ from io import BytesIO
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
@@ -87,13 +87,14 @@ FIGURES: list[Figure] = [
 FIGURE_BY_KEY = {f.key: f for f in FIGURES}
 
 # The four-order loop as a funnel: (key, stage label).
+# The stages as counts (collected, reviewed, …), apart from the same words as actions on the needs' pages.
 FUNNEL = [
-    ("needs_collected", gettext_lazy("收集")),
-    ("needs_approved", gettext_lazy("审核")),
-    ("needs_dispatched", gettext_lazy("派单")),
-    ("needs_accepted", gettext_lazy("接单")),
-    ("needs_fulfilled", gettext_lazy("完成")),
-    ("needs_rated", gettext_lazy("评单")),
+    ("needs_collected", pgettext_lazy("四单漏斗", "收集")),
+    ("needs_approved", pgettext_lazy("四单漏斗", "审核")),
+    ("needs_dispatched", pgettext_lazy("四单漏斗", "派单")),
+    ("needs_accepted", pgettext_lazy("四单漏斗", "接单")),
+    ("needs_fulfilled", pgettext_lazy("四单漏斗", "完成")),
+    ("needs_rated", pgettext_lazy("四单漏斗", "评单")),
 ]
 
 # The time series' columns: (key, header, number format).
