@@ -454,4 +454,5 @@ def test_the_reasons_speak_the_reader_s_language():
         assert candidates._distance_text(2.54, False) == "about 2.5 km from the station"
         assert candidates._rating(14, 66)[1] == "rated 4.7 stars (14 ratings)"
         assert candidates._rating(0, 0)[1] == "not rated yet"
+        assert candidates._rating(1, 5)[1] == "rated 5.0 stars (1 rating)"
         assert candidates._slot_label({"weekend", "evening"}) == "weekends, evenings"

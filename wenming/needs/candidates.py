@@ -62,7 +62,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop, pgettext
+from django.utils.translation import gettext_noop, ngettext, pgettext
 
 from wenming.core.models import OrgNode, Skill
 from wenming.core.scoping import reach_paths
@@ -295,8 +295,8 @@ def _skill(ask: _Ask, have: set[int]) -> tuple[float, str]:
 
 def _rating(count: int, total: int) -> tuple[float, str]:
     smoothed = (total + RATING_PRIOR * RATING_PRIOR_WEIGHT) / (count + RATING_PRIOR_WEIGHT)
-    text = (_("历史评价%(stars).1f星（%(count)d次）") % {"stars": total / count, "count": count} if count
-            else _("暂无评价"))
+    text = (ngettext("历史评价%(stars).1f星（%(count)d次）", "历史评价%(stars).1f星（%(count)d次）", count)
+            % {"stars": total / count, "count": count} if count else _("暂无评价"))
     return (smoothed - 1) / 4, text
 
 
@@ -528,7 +528,7 @@ def _volunteers(ask: _Ask, rows, records: dict, weights: dict) -> list[Candidate
         rating, rating_text = _rating(rated, stars)
         avail, avail_text = _volunteer_availability(ask, availability)
         parts = {"skill": skill, "distance": near, "load": 1 / (1 + held), "rating": rating, "availability": avail}
-        load = _("在办%(n)d项") % {"n": held} if held else _("暂无在办需求")
+        load = ngettext("在办%(n)d项", "在办%(n)d项", held) % {"n": held} if held else _("暂无在办需求")
         reasons = [skill_text, near_text, load, rating_text, avail_text]
         why_not = "" if user_id else _("尚未开通平台账号，无法在线接单")
         out.append(Candidate("volunteer", pk, name, _score(weights, parts), _rounded(parts), reasons,
