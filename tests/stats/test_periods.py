@@ -57,7 +57,7 @@ def test_previous(period, expected):
     # this month so far against the same days of the month before
     (Period(date(2026, 12, 1), date(2026, 12, 31), "month"), date(2026, 12, 6),
      Period(date(2026, 11, 1), date(2026, 11, 6))),
-    # 31 March so far: February has no 31st, so the whole of February
+    # 30 March so far: February has no 30th, so the whole of February
     (Period(date(2026, 3, 1), date(2026, 3, 31), "month"), date(2026, 3, 30),
      Period(date(2026, 2, 1), date(2026, 2, 28))),
     # this year so far against the same dates a year before (29 Feb → 28 Feb)

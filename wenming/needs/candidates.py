@@ -70,7 +70,7 @@ from wenming.org.models import Site
 from wenming.people.models import Team, TeamMembership, Volunteer
 from wenming.people.services import AVAILABILITY
 
-from .models import RATING_PRIOR, RATING_PRIOR_WEIGHT, Need, NeedCategory
+from .models import Need, NeedCategory, smoothed_stars
 
 DEFAULT_WEIGHTS = {"skill": 0.35, "distance": 0.25, "load": 0.15, "rating": 0.15, "availability": 0.10}
 FACTORS = tuple(DEFAULT_WEIGHTS)
@@ -294,7 +294,7 @@ def _skill(ask: _Ask, have: set[int]) -> tuple[float, str]:
 
 
 def _rating(count: int, total: int) -> tuple[float, str]:
-    smoothed = (total + RATING_PRIOR * RATING_PRIOR_WEIGHT) / (count + RATING_PRIOR_WEIGHT)
+    smoothed = smoothed_stars(total, count)
     text = (ngettext("历史评价%(stars).1f星（%(count)d次）", "历史评价%(stars).1f星（%(count)d次）", count)
             % {"stars": total / count, "count": count} if count else _("暂无评价"))
     return (smoothed - 1) / 4, text

@@ -73,6 +73,12 @@ class ServiceOffer(models.Model):
 RATING_PRIOR, RATING_PRIOR_WEIGHT = 4, 5
 
 
+def smoothed_stars(stars: int, ratings: int) -> float:
+    """A team's or volunteer's mean stars pulled toward the prior (stats.models.RATING_SCORE in SQL: the
+    same IEEE division, so a tie found here is a tie there)."""
+    return (stars + RATING_PRIOR * RATING_PRIOR_WEIGHT) / (ratings + RATING_PRIOR_WEIGHT)
+
+
 class Need(models.Model):
     class State(models.TextChoices):
         SUBMITTED = "submitted", _("待审核")

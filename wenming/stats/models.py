@@ -24,11 +24,7 @@ from wenming.needs.models import RATING_PRIOR, RATING_PRIOR_WEIGHT
 # that a team with one 5-star rating does not head a list of teams rated forty times.
 RATING_SCORE = (Cast(F("rating_sum") + RATING_PRIOR * RATING_PRIOR_WEIGHT, models.FloatField())
                 / (F("rating_count") + RATING_PRIOR_WEIGHT))
-
-
-def rating_score(stars: int, ratings: int) -> float:
-    """RATING_SCORE in Python — the same IEEE division, so a tie found here is a tie in SQL."""
-    return (stars + RATING_PRIOR * RATING_PRIOR_WEIGHT) / (ratings + RATING_PRIOR_WEIGHT)
+# needs.models.smoothed_stars is this in Python.
 
 
 class Rollup(models.Model):

@@ -19,11 +19,12 @@ from django.utils import timezone
 
 from wenming.activities.models import Theme
 from wenming.core.models import OrgNode
+from wenming.needs.models import smoothed_stars
 from wenming.org.models import Platform
 from wenming.people.models import Team, Volunteer
 
 from . import recount, rollups
-from .models import RATING_SCORE, MonthRollup, PeriodCount, Rollup, Tally, rating_score
+from .models import RATING_SCORE, MonthRollup, PeriodCount, Rollup, Tally
 from .periods import calendar_unit, checked
 
 LEVELS = ("district", "city", "province", "central")
@@ -250,10 +251,10 @@ def volunteer_rows(minutes: list[tuple[int, int]]) -> list[dict]:
 
 
 def rating_rows(ratings: list[tuple[int, int, int]], limit: int) -> list[dict]:
-    """(team, stars sum, ratings) → best smoothed mean first (`models.rating_score`), then more ratings,
+    """(team, stars sum, ratings) → best smoothed mean first (`needs.models.smoothed_stars`), then more ratings,
     then name; each row shows the plain mean. Names are read only for the teams that can make the list
     (the first `limit` and any tied with the last of them): a province has tens of thousands of rated teams."""
-    ranked = sorted(((rating_score(s, n), n, t, s) for t, s, n in ratings if n), key=lambda r: (-r[0], -r[1]))
+    ranked = sorted(((smoothed_stars(s, n), n, t, s) for t, s, n in ratings if n), key=lambda r: (-r[0], -r[1]))
     if not ranked or limit <= 0:
         return []
     last = ranked[:limit][-1][:2]
@@ -289,7 +290,7 @@ def _tally_teams_by_rating(node, period: str, limit: int) -> list[dict]:
     if not top:
         return []
     _team, stars, count = top[-1]
-    ties = rated.filter(score=rating_score(stars, count), rating_count=count, rating_sum=stars).values_list(*columns)
+    ties = rated.filter(score=smoothed_stars(stars, count), rating_count=count, rating_sum=stars).values_list(*columns)
     return rating_rows(list(dict.fromkeys(top + list(ties))), limit)
 
 
